@@ -1,0 +1,8 @@
+"""TermLinker: offline biomedical term normalisation (retrieve, re-rank, distil).
+
+The engine package. It never imports Qt; the desktop app is a thin layer over it.
+Heavy modules (onnxruntime, hnswlib, llama.cpp, torch) are imported lazily by the
+modules that need them so that ``import termlinker`` stays cheap.
+"""
+
+__version__ = "0.1.0"

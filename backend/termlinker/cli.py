@@ -1,0 +1,246 @@
+"""The ``termlinker`` command line. Progress goes to stderr, results to stdout or -o.
+
+Exit codes: 0 success, 2 a user error (message on stderr, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .errors import InputError, TermLinkerError
+from .paths import DataDirs
+from .progress import ProgressBar
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="termlinker", description="Offline biomedical term normalisation.")
+    parser.add_argument("--version", action="version", version=f"termlinker {__version__}")
+    parser.add_argument("--home", help="TermLinker data folder (default: the user data dir, or $TERMLINKER_HOME)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for the models")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    link = sub.add_parser("link", help="link a term list to a vocabulary")
+    link.add_argument("input", help=".txt (one term a line), .csv/.tsv, or - for stdin")
+    link.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    link.add_argument("--top-k", type=int, default=10)
+    link.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    link.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
+    link.add_argument("-o", "--output", help="output file (default: stdout)")
+
+    ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
+    ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
+    ev.add_argument("--vocab", default="hpo")
+    ev.add_argument("--dataset", choices=["askapatient"], help="a benchmark dataset from the shared data folder")
+    ev.add_argument("--fold", default="0", help="fold number, or 'all' (askapatient)")
+    ev.add_argument("--split", choices=["test", "validation"], default="test")
+    ev.add_argument("--data-dir", help="folder holding askapatient/ (default: ../shared/data)")
+    ev.add_argument("--json", help="write the report as JSON to this file")
+
+    vocab = sub.add_parser("vocab", help="list, import and describe vocabularies")
+    vsub = vocab.add_subparsers(dest="vocab_command", required=True)
+    vsub.add_parser("list", help="vocabularies available")
+    vimp = vsub.add_parser("import", help="import a JSONL, TSV/CSV or OBO vocabulary")
+    vimp.add_argument("file")
+    vimp.add_argument("--name", required=True)
+    vinfo = vsub.add_parser("info", help="details of one vocabulary")
+    vinfo.add_argument("name")
+
+    models = sub.add_parser("models", help="prepare and list models")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    mprep = msub.add_parser("prepare", help="export the default encoder to ONNX (needs torch once)")
+    mprep.add_argument("--force", action="store_true")
+    msub.add_parser("list", help="installed encoders")
+
+    bench = sub.add_parser("bench", help="speed, memory and index recall figures (writes JSON)")
+    bench.add_argument("--vocab", default="hpo")
+    bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
+    bench.add_argument("--json", default="bench-retriever.json")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except TermLinkerError as exc:
+        print(f"termlinker: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("termlinker: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        with contextlib.suppress(Exception):
+            sys.stdout.close()
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    dirs = DataDirs.at(args.home)
+    if args.command == "link":
+        return _link(args, dirs)
+    if args.command == "evaluate":
+        return _evaluate(args, dirs)
+    if args.command == "vocab":
+        return _vocab(args, dirs)
+    if args.command == "models":
+        return _models(args, dirs)
+    if args.command == "bench":
+        from .bench import run_retriever_bench
+
+        return run_retriever_bench(args, dirs)
+    raise AssertionError(args.command)
+
+
+def _bar(args: argparse.Namespace, label: str) -> ProgressBar:
+    return ProgressBar(label, enabled=not args.quiet)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if not path:
+        yield sys.stdout
+        return
+    from .atomic import atomic_open
+
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        yield fh
+
+
+def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .io.terms import read_terms, spool_stdin
+    from .io.writers import make_writer
+    from .linker import Linker, LinkerConfig, TermCount
+
+    if args.top_k < 1:
+        raise InputError("--top-k must be at least 1.")
+    spooled = None
+    try:
+        if args.input == "-":
+            spooled = spool_stdin()
+            terms = read_terms(spooled, column=args.column)
+            terms.source = "stdin"
+        else:
+            terms = read_terms(args.input, column=args.column)
+    except InputError as exc:
+        raise InputError(str(exc).replace(str(spooled), "standard input") if spooled else str(exc)) from None
+    finally:
+        if spooled:
+            spooled.unlink(missing_ok=True)
+    for warning in terms.warnings:
+        print(f"termlinker: note: {warning}", file=sys.stderr)
+    linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
+                    progress=_bar(args, "indexing"))
+    bar = _bar(args, "linking ")
+    truncated = 0
+    with _output(args.output) as out:
+        writer = make_writer(args.format, out, args.top_k)
+        items = (TermCount(t, c) for t, c in terms.counts.items())
+        for result in linker.link(items, progress=bar, total=len(terms)):
+            truncated += bool(result.warnings)
+            writer.write(result)
+    bar.close()
+    if truncated:
+        print(f"termlinker: warning: {truncated} over-long term(s) were truncated to 256 characters for linking.",
+              file=sys.stderr)
+    if not args.quiet:
+        print(f"termlinker: linked {len(terms)} distinct terms ({terms.lines} lines) to {linker.description}.",
+              file=sys.stderr)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .evaluation.runner import evaluate_askapatient, evaluate_examples
+    from .linker import Linker, LinkerConfig
+
+    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads)
+    reports = []
+    if args.dataset == "askapatient":
+        from .evaluation.datasets import askapatient_vocabulary
+
+        folds = range(10) if args.fold == "all" else [_fold(args.fold)]
+        linker = Linker(config, dirs=dirs, vocabulary=askapatient_vocabulary(args.data_dir),
+                        progress=_bar(args, "indexing"))
+        for fold in folds:
+            reports.append(evaluate_askapatient(fold, args.split, args.data_dir, linker=linker))
+    elif args.data:
+        from .evaluation.datasets import read_gold_tsv
+
+        examples = read_gold_tsv(args.data)
+        linker = Linker(config, dirs=dirs, progress=_bar(args, "indexing"))
+        reports.append(evaluate_examples(linker, examples, f"{Path(args.data).name} on {linker.description}",
+                                         progress=_bar(args, "linking ")))
+    else:
+        raise InputError("Give --data FILE (term<TAB>gold id) or --dataset askapatient.")
+    for report in reports:
+        print("\n".join(report.lines()))
+    payload = {"reports": [r.to_json() for r in reports]}
+    if len(reports) > 1:
+        payload["mean"] = _mean(reports)
+        print("mean over folds")
+        for name, values in payload["mean"].items():
+            print(f"{name:<14}" + "  ".join(f"{k}={v:.3f}" for k, v in values.items() if k != "n"))
+    if args.json:
+        from .atomic import write_text
+
+        write_text(args.json, json.dumps(payload, indent=2))
+    return 0
+
+
+def _fold(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 9:
+        raise InputError("--fold must be 0-9 or 'all'.")
+    return int(text)
+
+
+def _mean(reports: list) -> dict:
+    out: dict[str, dict[str, float]] = {}
+    for subset in reports[0].scores:
+        rows = [r.scores[subset].to_json() for r in reports]
+        out[subset] = {k: sum(row[k] for row in rows) / len(rows) for k in rows[0]}
+    return out
+
+
+def _vocab(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .vocab.store import VocabularyStore
+
+    store = VocabularyStore(dirs.ensure())
+    if args.vocab_command == "list":
+        print(f"{'name':<16}{'concepts':>10}{'names':>10}  version")
+        for s in store.list():
+            concepts = f"{s.concepts}" if s.concepts is not None else "-"
+            names = f"{s.names}" if s.names is not None else "-"
+            print(f"{s.name:<16}{concepts:>10}{names:>10}  {s.version}{'  (built-in)' if s.builtin else ''}")
+        return 0
+    if args.vocab_command == "import":
+        vocab = store.import_file(args.file, args.name)
+        print(f"imported {args.name}: {len(vocab)} concepts, {len(vocab.names)} names")
+        return 0
+    info = store.info(args.name)
+    for key, value in info.__dict__.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def _models(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .models import encoder_folder, ensure_encoder
+
+    if args.models_command == "prepare":
+        folder = ensure_encoder(dirs.ensure(), force=args.force, progress=_bar(args, "exporting"))
+        print(f"encoder ready at {folder}")
+        return 0
+    root = encoder_folder(dirs).parent
+    for folder in sorted(root.glob("*/encoder.json")) if root.exists() else []:
+        print(folder.parent.name, folder.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: metrics and the public benchmark datasets read from ../shared/data."""

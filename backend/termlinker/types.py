@@ -1,0 +1,46 @@
+"""Small frozen data types passed between the rooms of the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One concept proposed for a term, best first in a result list.
+
+    ``score`` is the final ranking score (higher is better); ``retrieval_score`` keeps
+    the retriever's fused score so that a re-ranker can combine the two; ``matched_name``
+    is the vocabulary name (preferred or synonym) that scored best.
+    """
+
+    concept_id: str
+    name: str
+    score: float
+    retrieval_score: float = 0.0
+    matched_name: str = ""
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    term: str
+    count: int
+    candidates: tuple[Candidate, ...]
+    reranked: bool = False
+    no_match: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def to_json(self) -> dict:
+        return {
+            "term": self.term,
+            "count": self.count,
+            "candidates": [
+                {"id": c.concept_id, "name": c.name, "score": round(float(c.score), 6)} for c in self.candidates
+            ],
+            "reranked": self.reranked,
+        }
