@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     link.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
     link.add_argument("-o", "--output", help="output file (default: stdout)")
+    link.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
+                      help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
 
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=["test", "validation"], default="test")
     ev.add_argument("--data-dir", help="folder holding askapatient/ (default: ../shared/data)")
     ev.add_argument("--json", help="write the report as JSON to this file")
+    ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
+                    help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
 
     vocab = sub.add_parser("vocab", help="list, import and describe vocabularies")
     vsub = vocab.add_subparsers(dest="vocab_command", required=True)
@@ -136,7 +140,9 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
             spooled.unlink(missing_ok=True)
     for warning in terms.warnings:
         print(f"termlinker: note: {warning}", file=sys.stderr)
-    linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
+    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k,
+                          enrich_from=tuple(args.enrich))
+    linker = Linker(config, dirs=dirs,
                     progress=_bar(args, "indexing"))
     bar = _bar(args, "linking ")
     truncated = 0
@@ -160,7 +166,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .evaluation.runner import evaluate_askapatient, evaluate_examples
     from .linker import Linker, LinkerConfig
 
-    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads)
+    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads, enrich_from=tuple(args.enrich))
     reports = []
     if args.dataset == "askapatient":
         from .evaluation.datasets import askapatient_vocabulary

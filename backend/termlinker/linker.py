@@ -22,6 +22,7 @@ class LinkerConfig:
     threads: int | None = None
     top_k: int = 10
     batch_size: int = 256
+    enrich_from: tuple[str, ...] = ()  # vocabularies whose synonyms are borrowed on exact name match
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
 
@@ -42,10 +43,14 @@ class Linker:
         from .retrieval.index import open_or_build, remove_other_bundles
         self.config = config
         self.dirs = (dirs or DataDirs.default()).ensure()
-        if vocabulary is None:
+        if vocabulary is None or config.enrich_from:
+            from .vocab.enrich import enrich_with
             from .vocab.store import VocabularyStore
 
-            vocabulary = VocabularyStore(self.dirs).get(config.vocabulary)
+            store = VocabularyStore(self.dirs)
+            vocabulary = vocabulary or store.get(config.vocabulary)
+            for source in config.enrich_from:
+                vocabulary, _ = enrich_with(vocabulary, store.get(source))
         self.vocabulary = vocabulary
         folder = ensure_encoder(self.dirs, config.encoder)
         self.encoder = OnnxEncoder(folder, variant=config.encoder_variant, threads=config.threads)
