@@ -53,14 +53,23 @@ def _peak_rss_mb(usage: resource.struct_rusage) -> float:
     return usage.ru_maxrss / 1024.0  # kilobytes on Linux
 
 
-def _child_run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall time and peak RSS (MB) of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(after, before) / 1024.0
+def _child_run(module: str | None, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time of ``python -m module argv`` (or a bare start) and the child's own peak RSS (MB).
+
+    The child reports its own high-water mark (VmHWM, reset by exec): ru_maxrss, for the child
+    or for RUSAGE_CHILDREN, can carry this (large) parent's peak across fork and exec."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
+        run = f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)" if module else "pass"
+        wrapper = (f"import runpy, sys\nsys.argv = [{module!r}] + {argv!r}\n"
+                   f"try:\n    {run}\nfinally:\n"
+                   "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+                   f"    open({report.name!r}, 'w').write(hwm[0].split()[1] if hwm else '')\n")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", wrapper], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        text = open(report.name).read().strip()
+    return wall, (int(text) / 1024.0 if text else float("nan"))
 
 
 def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
@@ -146,10 +155,12 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
         one.write_text("headache\n", encoding="utf-8")
         many = Path(tmp) / "many.txt"
         many.write_text("\n".join(terms) + "\n", encoding="utf-8")
-        base_wall, _ = _child_run([sys.executable, "-c", "pass"], env)
-        cli = [sys.executable, "-m", "termlinker.cli", "-q", "--threads", str(threads)]
-        cold = min(_child_run(cli + ["link", str(one), "--vocab", args.vocab], env)[0] for _ in range(3))
-        _, rss = _child_run(cli + ["link", str(many), "--vocab", args.vocab, "-o", str(Path(tmp) / "o.csv")], env)
+        base_wall, _ = _child_run(None, [], env)
+        cli = ["-q", "--threads", str(threads)]
+        cold = min(_child_run("termlinker.cli", cli + ["link", str(one), "--vocab", args.vocab], env)[0]
+                   for _ in range(3))
+        _, rss = _child_run("termlinker.cli", cli + ["link", str(many), "--vocab", args.vocab,
+                                                     "-o", str(Path(tmp) / "o.csv")], env)
         results["cold_start_s"] = cold
         results["cold_start_vs_bare_python"] = cold / base_wall
         results["peak_rss_mb"] = rss

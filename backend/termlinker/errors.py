@@ -23,6 +23,10 @@ class ModelError(TermLinkerError):
     """A model file is missing, corrupt or of the wrong kind."""
 
 
+class ModelCorruptError(ModelError):
+    """A model file does not match its recorded checksum."""
+
+
 class IndexCorruptError(TermLinkerError):
     """A stored index does not match its manifest; it will be rebuilt."""
 

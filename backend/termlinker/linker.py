@@ -41,9 +41,9 @@ class Linker:
     def __init__(self, config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
                  vocabulary: Vocabulary | None = None, progress: ProgressFn = no_progress,
                  cancel: CancelToken | None = None) -> None:
-        from .models import ensure_encoder
-        from .retrieval.encoder import OnnxEncoder
+        from .models import open_encoder
         from .retrieval.index import open_or_build, remove_other_bundles
+
         self.config = config
         self.dirs = (dirs or DataDirs.default()).ensure()
         if vocabulary is None or config.enrich_from:
@@ -55,8 +55,7 @@ class Linker:
             for source in config.enrich_from:
                 vocabulary, _ = enrich_with(vocabulary, store.get(source))
         self.vocabulary = vocabulary
-        folder = ensure_encoder(self.dirs, config.encoder)
-        self.encoder = OnnxEncoder(folder, variant=config.encoder_variant, threads=config.threads)
+        self.encoder = open_encoder(self.dirs, config.encoder, config.encoder_variant, config.threads)
         bundle, self.index_rebuilt = open_or_build(self.dirs.indexes, self.vocabulary, self.encoder,
                                                    progress=progress, cancel=cancel, threads=config.threads)
         if self.index_rebuilt:

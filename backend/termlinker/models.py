@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ModelError
+from .errors import ModelError, ModelCorruptError
 from .paths import DataDirs
 from .progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from .retrieval.encoder import OnnxEncoder
 
 DEFAULT_ENCODER = "minilm"
 
@@ -59,3 +63,17 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
     export_encoder(default_model_source(), folder, name=DEFAULT_ENCODER)
     progress(1, 1)
     return folder
+
+
+def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str = "int8",
+                 threads: int | None = None) -> "OnnxEncoder":
+    """Open an encoder; a corrupt default encoder is exported again instead of failing."""
+    from .retrieval.encoder import OnnxEncoder
+
+    folder = ensure_encoder(dirs, name_or_path)
+    try:
+        return OnnxEncoder(folder, variant=variant, threads=threads)
+    except ModelCorruptError:
+        if folder != encoder_folder(dirs) or name_or_path not in (None, DEFAULT_ENCODER):
+            raise
+    return OnnxEncoder(ensure_encoder(dirs, force=True), variant=variant, threads=threads)

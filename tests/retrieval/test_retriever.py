@@ -99,7 +99,7 @@ def test_index_manifest_records_its_inputs(linker, vocab):
     manifest = json.loads((linker.retriever.bundle.folder / "manifest.json").read_text())
     assert manifest["vocabulary_hash"] == vocab.content_hash()
     assert manifest["names"] == len(vocab.names)
-    assert set(manifest["files"]) == {"names.hnsw", "lexical.json", "lexical.npz"}
+    assert set(manifest["files"]) == {"names.hnsw", "vectors.npy", "lexical.json", "lexical.npz"}
 
 
 def test_cancelled_build_keeps_encoded_chunks_and_resumes(home, vocab):
@@ -135,3 +135,17 @@ def test_over_long_term_is_truncated_with_a_warning(linker):
     result = linker.link_terms(["headache " * 100])[0]
     assert result.warnings and "truncated" in result.warnings[0]
     assert result.candidates[0].concept_id == "T:001"
+
+
+def test_corrupt_default_encoder_is_exported_again(tmp_path, vocab):
+    from termlinker.paths import DataDirs
+
+    dirs = DataDirs(tmp_path / "own").ensure()
+    first = Linker(LinkerConfig(), dirs=dirs, vocabulary=vocab)
+    graph = encoder_folder(dirs) / "model.int8.onnx"
+    data = bytearray(graph.read_bytes())
+    data[2000] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    again = Linker(LinkerConfig(), dirs=dirs, vocabulary=vocab)
+    assert best(again, "Sleeplessness").concept_id == "T:002"
+    assert first.encoder.graph_sha256 == again.encoder.graph_sha256

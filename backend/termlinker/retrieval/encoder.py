@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import sha256_file, write_text
-from ..errors import ModelError
+from ..errors import ModelCorruptError, ModelError
 
 MANIFEST = "encoder.json"
 
@@ -62,9 +62,9 @@ class OnnxEncoder:
         for fname in (graph, "tokenizer.json"):
             path = self.folder / fname
             if not path.exists():
-                raise ModelError(f"Encoder file {path} is missing. Run `termlinker models prepare --force`.")
+                raise ModelCorruptError(f"Encoder file {path} is missing. Run `termlinker models prepare --force`.")
             if verify and sha256_file(path) != self.manifest.files[fname]:
-                raise ModelError(f"Encoder file {path} is corrupt (checksum mismatch). Run `termlinker models prepare --force`.")
+                raise ModelCorruptError(f"Encoder file {path} is corrupt (checksum mismatch). Run `termlinker models prepare --force`.")
         self.variant = variant
         self.graph_sha256 = self.manifest.files[graph]
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))

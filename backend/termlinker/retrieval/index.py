@@ -29,9 +29,10 @@ CHUNK = 1024
 
 @dataclass(frozen=True)
 class IndexParams:
-    m: int = 32
-    ef_construction: int = 200
-    ngram_range: tuple[int, int] = (2, 4)
+    m: int = 16
+    ef_construction: int = 100
+    ngram_range: tuple[int, int] = (1, 3)
+    max_df: float = 0.02
 
 
 @dataclass
@@ -51,6 +52,7 @@ class IndexBundle:
     manifest: IndexManifest
     dense: "object"  # hnswlib.Index; typed loosely to keep hnswlib import lazy
     lexical: LexicalIndex
+    vectors: np.ndarray  # float16 name vectors, memory-mapped: exact scores for any candidate
 
 
 def bundle_folder(root: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams) -> Path:
@@ -105,11 +107,12 @@ def load_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: I
     try:
         dense.load_index(str(folder / "names.hnsw"), max_elements=manifest.names)
         lexical = LexicalIndex.load(folder)
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # hnswlib/numpy raise RuntimeError/ValueError on bad bytes
         raise IndexCorruptError(f"Index at {folder} cannot be read ({exc}); rebuilding.") from exc
     if threads:
         dense.set_num_threads(threads)
-    return IndexBundle(folder, manifest, dense, lexical)
+    return IndexBundle(folder, manifest, dense, lexical, vectors)
 
 
 def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams,
@@ -126,7 +129,7 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
     if threads:
         dense.set_num_threads(threads)
     dense.add_items(vectors, np.arange(len(names)))
-    lexical = LexicalIndex.build(names, params.ngram_range)
+    lexical = LexicalIndex.build(names, params.ngram_range, params.max_df)
 
     folder.mkdir(parents=True, exist_ok=True)
     stale = folder / "manifest.json"
@@ -134,13 +137,16 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
         stale.unlink()  # an old manifest must never vouch for new files
     with atomic_target(folder / "names.hnsw") as tmp:
         dense.save_index(str(tmp))
-    files = ["names.hnsw", *lexical.save(folder)]
+    with atomic_open(folder / "vectors.npy", "wb") as fh:
+        np.save(fh, vectors.astype(np.float16), allow_pickle=False)
+    files = ["names.hnsw", "vectors.npy", *lexical.save(folder)]
     expected = _expected(vocab, encoder, params)
     manifest = IndexManifest(vocabulary=vocab.info.name, files={f: sha256_file(folder / f) for f in files}, **expected)
     with atomic_open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(asdict(manifest), fh, indent=2, ensure_ascii=False)
     shutil.rmtree(_partial_folder(folder), ignore_errors=True)
-    return IndexBundle(folder, manifest, dense, lexical)
+    return IndexBundle(folder, manifest, dense, lexical,
+                       np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
 
 
 def _partial_folder(folder: Path) -> Path:

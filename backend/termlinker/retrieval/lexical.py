@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,27 +35,34 @@ class LexicalIndex:
     features: dict[str, int]
     idf: np.ndarray
     matrix: sp.csr_matrix
+    _transposed: sp.csr_matrix | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, names: list[str], ngram_range: tuple[int, int] = (2, 4)) -> "LexicalIndex":
+    def build(cls, names: list[str], ngram_range: tuple[int, int] = (1, 3),
+              max_df: float = 0.02, min_max_df: int = 100) -> "LexicalIndex":
+        """``max_df``: n-grams in more than this share of names (and more than ``min_max_df``
+        names) are dropped. They carry almost no information (single letters, "in", "of")
+        yet would make every query touch every name, which costs more than all else."""
         lo, hi = ngram_range
-        features: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        df: Counter[int] = Counter()
-        for r, name in enumerate(names):
-            for gram, tf in char_ngrams(name, lo, hi).items():
-                c = features.setdefault(gram, len(features))
-                rows.append(r)
-                cols.append(c)
-                vals.append(1.0 + math.log(tf))
-                df[c] += 1
+        per_name = [char_ngrams(name, lo, hi) for name in names]
+        df: Counter[str] = Counter()
+        for grams in per_name:
+            df.update(grams.keys())
         n = len(names)
-        idf = np.ones(len(features), dtype=np.float32)
-        for c, d in df.items():
-            idf[c] = math.log((1 + n) / (1 + d)) + 1.0
+        limit = max(min_max_df, int(max_df * n))
+        kept = [g for g, d in df.items() if d <= limit]
+        features = {g: i for i, g in enumerate(kept)}
+        idf = np.asarray([math.log((1 + n) / (1 + df[g])) + 1.0 for g in kept], dtype=np.float32)
+        rows, cols, vals = [], [], []
+        for r, grams in enumerate(per_name):
+            for gram, tf in grams.items():
+                c = features.get(gram)
+                if c is not None:
+                    rows.append(r)
+                    cols.append(c)
+                    vals.append((1.0 + math.log(tf)) * float(idf[c]))
         matrix = sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(n, len(features)))
-        matrix = _l2_rows(matrix @ sp.diags(idf))
-        return cls(ngram_range, features, idf, matrix.tocsr())
+        return cls(ngram_range, features, idf, _l2_rows(matrix))
 
     def vectorise(self, texts: list[str]) -> sp.csr_matrix:
         lo, hi = self.ngram_range
@@ -71,8 +78,10 @@ class LexicalIndex:
         return _l2_rows(q)
 
     def scores(self, texts: list[str]) -> sp.csr_matrix:
-        """Cosine similarity of each text with each name (sparse: most pairs share nothing)."""
-        return (self.vectorise(texts) @ self.matrix.T).tocsr()
+        """Cosine similarity of each text with each name (texts x names, zeros left out)."""
+        if self._transposed is None:
+            self._transposed = self.matrix.T.tocsr()
+        return (self.vectorise(texts) @ self._transposed).tocsr()
 
     def save(self, folder: Path) -> list[str]:
         with atomic_open(folder / "lexical.json", "w", encoding="utf-8") as fh:

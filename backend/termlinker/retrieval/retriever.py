@@ -1,4 +1,9 @@
-"""The retriever: exact-match short cut, dense (hnswlib) and lexical channels, fused per concept."""
+"""The retriever: exact-match short cut, dense (hnswlib) and lexical channels, fused per concept.
+
+hnswlib and the lexical channel each nominate names; every concept owning a nominated name
+is then scored exactly on both channels over all of its names (max per channel), and the
+two maxima are combined linearly.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,16 @@ from ..vocab.model import Vocabulary
 from .encoder import OnnxEncoder
 from .index import IndexBundle
 
+_LEXICAL_ROWS = 64  # rows of the dense lexical score block held at once
+
 
 @dataclass(frozen=True)
 class FusionConfig:
     """How the channels are combined. Defaults were tuned on AAP validation folds."""
 
-    dense_weight: float = 0.6
-    dense_candidates: int = 64  # names fetched from hnswlib per term
-    lexical_candidates: int = 64  # names taken from the lexical channel per term
+    dense_weight: float = 0.8
+    dense_candidates: int = 32  # names fetched from hnswlib per term
+    lexical_candidates: int = 32  # names taken from the lexical channel per term
     ef: int = 128
     exact_bonus: float = 1.0  # exact matches outrank everything else
 
@@ -32,9 +39,10 @@ class Retriever:
         self.bundle = bundle
         self.fusion = fusion
         self._name_concept = np.asarray(vocab.name_concept, dtype=np.int64)
-        self._concept_names: list[list[int]] = [[] for _ in vocab.concepts]
+        groups: list[list[int]] = [[] for _ in vocab.concepts]
         for name_idx, concept_idx in enumerate(vocab.name_concept):
-            self._concept_names[concept_idx].append(name_idx)
+            groups[concept_idx].append(name_idx)
+        self._concept_names = [np.asarray(g, dtype=np.int64) for g in groups]
         self._exact: dict[str, list[int]] = {}
         for name_idx, name in enumerate(vocab.names):
             ids = self._exact.setdefault(normalise(name), [])
@@ -47,56 +55,46 @@ class Retriever:
         if not terms:
             return []
         vectors = self.encoder.encode_queries(terms)
-        n_names = len(self.vocab.names)
-        k_dense = min(self.fusion.dense_candidates, n_names)
-        labels, distances = self.bundle.dense.knn_query(vectors, k=k_dense)
-        lexical = self.bundle.lexical.scores(terms)
-        return [self._fuse(term, vectors[row], labels[row], 1.0 - distances[row], lexical.getrow(row), top_k)
-                for row, term in enumerate(terms)]
+        labels, _ = self.bundle.dense.knn_query(vectors, k=min(self.fusion.dense_candidates, len(self.vocab.names)))
+        out: list[list[Candidate]] = []
+        k_lex = self.fusion.lexical_candidates
+        for start in range(0, len(terms), _LEXICAL_ROWS):
+            sparse = self.bundle.lexical.scores(terms[start:start + _LEXICAL_ROWS])
+            block = sparse.toarray()
+            for row in range(block.shape[0]):
+                # Top lexical names from the row's non-zeros only: far fewer than all names.
+                lo, hi = sparse.indptr[row], sparse.indptr[row + 1]
+                data, cols = sparse.data[lo:hi], sparse.indices[lo:hi]
+                if len(data) > k_lex:
+                    cols = cols[np.argpartition(-data, k_lex - 1)[:k_lex]]
+                i = start + row
+                out.append(self._fuse(terms[i], vectors[i], labels[i], block[row], cols, top_k))
+        return out
 
-    def _fuse(self, term: str, vector: np.ndarray, name_ids: np.ndarray, dense_sims: np.ndarray,
-              lexical_row, top_k: int) -> list[Candidate]:
-        fusion = self.fusion
-        dense: dict[int, tuple[float, int]] = {}
-        for name_idx, sim in zip(name_ids.tolist(), dense_sims.tolist()):
-            concept = int(self._name_concept[name_idx])
-            if concept not in dense or sim > dense[concept][0]:
-                dense[concept] = (sim, name_idx)
-        lex_all: dict[int, tuple[float, int]] = {}
-        for name_idx, sim in zip(lexical_row.indices.tolist(), lexical_row.data.tolist()):
-            concept = int(self._name_concept[name_idx])
-            if concept not in lex_all or sim > lex_all[concept][0]:
-                lex_all[concept] = (sim, name_idx)
-        lex_top = sorted(lex_all, key=lambda c: -lex_all[c][0])[:fusion.lexical_candidates]
+    def _fuse(self, term: str, vector: np.ndarray, dense_names: np.ndarray, lexical_row: np.ndarray,
+              lexical_names: np.ndarray, top_k: int) -> list[Candidate]:
         exact = self._exact.get(normalise(term), [])
-        pool = set(dense) | set(lex_top) | set(exact)
-        missing = [c for c in pool if c not in dense]
-        if missing:
-            # Lexical-only candidates still deserve a real dense score, read back from the index.
-            ids = [n for c in missing for n in self._concept_names[c]]
-            sims = np.asarray(self.bundle.dense.get_items(ids), dtype=np.float32) @ vector
-            pos = 0
-            for c in missing:
-                count = len(self._concept_names[c])
-                block = sims[pos:pos + count]
-                best = int(np.argmax(block))
-                dense[c] = (float(block[best]), self._concept_names[c][best])
-                pos += count
-        w = fusion.dense_weight
-        scored = []
-        for c in pool:
-            d, d_name = dense[c]
-            lx, l_name = lex_all.get(c, (0.0, d_name))
-            score = w * d + (1.0 - w) * lx
-            is_exact = c in exact
-            if is_exact:
-                score += fusion.exact_bonus
-            matched = l_name if lx > d else d_name
-            scored.append((score, c, matched, is_exact))
-        scored.sort(key=lambda item: (-item[0], item[1]))
+        nominated = np.concatenate([dense_names, lexical_names]).astype(np.int64)
+        concepts = list(dict.fromkeys([*exact, *self._name_concept[nominated].tolist()]))
+        name_ids = np.concatenate([self._concept_names[c] for c in concepts])
+        starts = np.cumsum([0] + [len(self._concept_names[c]) for c in concepts[:-1]])
+        dense = np.asarray(self.bundle.vectors[name_ids], dtype=np.float32) @ vector
+        lexical = lexical_row[name_ids]
+        dense_max = np.maximum.reduceat(dense, starts)
+        lexical_max = np.maximum.reduceat(lexical, starts)
+        w = self.fusion.dense_weight
+        scores = w * dense_max + (1.0 - w) * lexical_max
+        is_exact = np.zeros(len(concepts), dtype=bool)
+        is_exact[: len(exact)] = True
+        scores = scores + is_exact * self.fusion.exact_bonus
+        order = np.lexsort((np.asarray(concepts), -scores))[:top_k]
+        best_name = np.where(lexical > dense, lexical, dense)
         out = []
-        for score, c, matched, is_exact in scored[:top_k]:
-            concept = self.vocab.concepts[c]
-            out.append(Candidate(concept.concept_id, concept.canonical_name, float(score), float(score),
-                                 self.vocab.names[matched], is_exact))
+        for j in order.tolist():
+            concept = self.vocab.concepts[concepts[j]]
+            segment = slice(starts[j], starts[j] + len(self._concept_names[concepts[j]]))
+            matched = int(name_ids[segment][int(np.argmax(best_name[segment]))])
+            score = float(scores[j])
+            out.append(Candidate(concept.concept_id, concept.canonical_name, score, score,
+                                 self.vocab.names[matched], bool(is_exact[j])))
         return out
