@@ -136,6 +136,10 @@ class LlamaScorer:
         self._decode_prefix()
         return np.asarray(out, dtype=np.float32)
 
+    def tokenize(self, text: str) -> list[int]:
+        """The model's tokens for prompt text (special tokens such as <|im_end|> recognised)."""
+        return self._tokens(text)
+
     def fit(self, text: str, max_tokens: int) -> str:
         """``text`` cut (at the end) until it is at most ``max_tokens`` tokens; short text unchanged."""
         n = len(self._tokens(text))

@@ -1,0 +1,68 @@
+"""The re-ranker model registry: register, activate, roll back, refuse changed files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from termlinker.errors import ModelError
+from termlinker.paths import DataDirs
+from termlinker.rerank.registry import DEFAULT_RERANKER, RerankerRegistry
+
+
+@pytest.fixture
+def registry(tmp_path) -> RerankerRegistry:
+    return RerankerRegistry(DataDirs(tmp_path / "home").ensure())
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "distilled-v1.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 64)
+    return path
+
+
+def test_the_builtin_model_is_active_until_another_is_activated(registry, gguf_path):
+    assert registry.active_name() == DEFAULT_RERANKER
+    assert registry.resolve().path == str(gguf_path)
+
+
+def test_register_records_checksum_prompt_version_and_scores(registry, model_file):
+    model = registry.register("distilled-v1", model_file, "SmolLM2-135M-Instruct", scores={"aap_val_acc1": 0.66})
+    assert len(model.sha256) == 64
+    saved = json.loads(registry.file.read_text())["models"]["distilled-v1"]
+    assert saved["prompt_version"] == "pointwise-v1" and saved["scores"] == {"aap_val_acc1": 0.66}
+    assert registry.get("distilled-v1") == model
+
+
+def test_activate_then_rollback(registry, model_file, tmp_path):
+    registry.register("v1", model_file, "SmolLM2")
+    other = tmp_path / "v2.gguf"
+    other.write_bytes(b"GGUF" + b"\1" * 64)
+    registry.register("v2", other, "SmolLM2")
+    registry.activate("v1")
+    registry.activate("v2")
+    assert registry.active_name() == "v2"
+    assert registry.rollback() == "v1"
+    assert registry.rollback() == DEFAULT_RERANKER
+    with pytest.raises(ModelError, match="roll back"):
+        registry.rollback()
+
+
+def test_a_file_changed_after_registration_is_refused(registry, model_file):
+    registry.register("v1", model_file, "SmolLM2", activate=True)
+    model_file.write_bytes(b"GGUF" + b"\2" * 64)
+    with pytest.raises(ModelError, match="checksum"):
+        registry.resolve()
+
+
+def test_unknown_names_and_builtin_names_are_refused(registry, model_file):
+    with pytest.raises(ModelError, match="No re-ranker named"):
+        registry.activate("nope")
+    with pytest.raises(ModelError, match="built-in"):
+        registry.register(DEFAULT_RERANKER, model_file, "SmolLM2")
+
+
+def test_a_gguf_path_resolves_without_registration(registry, model_file):
+    assert registry.resolve(str(model_file)).path == str(model_file)
