@@ -28,7 +28,7 @@ class FusionConfig:
     dense_candidates: int = 32  # names fetched from hnswlib per term
     lexical_candidates: int = 32  # names taken from the lexical channel per term
     ef: int = 128
-    exact_bonus: float = 1.0  # exact matches outrank everything else
+    exact_bonus: float = 1.0  # added for ranking only: exact matches outrank everything else
 
 
 class Retriever:
@@ -86,8 +86,10 @@ class Retriever:
         scores = w * dense_max + (1.0 - w) * lexical_max
         is_exact = np.zeros(len(concepts), dtype=bool)
         is_exact[: len(exact)] = True
-        scores = scores + is_exact * self.fusion.exact_bonus
-        order = np.lexsort((np.asarray(concepts), -scores))[:top_k]
+        # Exact matches rank first and report 1.0, the most a fused cosine can reach.
+        rank_by = scores + is_exact * self.fusion.exact_bonus
+        scores = np.where(is_exact, 1.0, scores)
+        order = np.lexsort((np.asarray(concepts), -rank_by))[:top_k]
         best_name = np.where(lexical > dense, lexical, dense)
         out = []
         for j in order.tolist():

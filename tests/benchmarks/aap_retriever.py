@@ -1,0 +1,63 @@
+"""Ask A Patient, retriever alone: 10-fold table for the README (figures, not a test).
+
+    python tests/benchmarks/aap_retriever.py [--data-dir ../shared/data] [--split test] [--json out.json]
+    python tests/benchmarks/aap_retriever.py --split validation --weights 0.6,0.7,0.8,0.9   # tuning
+
+Configurations: int8 and fp32 encoder, each with the plain AAP concept names and with
+synonyms borrowed from HPO on exact name matches (no AAP labels used). Fusion weights are
+chosen on the validation folds only; the test split is read for the final table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+from termlinker.evaluation.datasets import askapatient_vocabulary
+from termlinker.evaluation.runner import evaluate_askapatient
+from termlinker.linker import Linker, LinkerConfig
+from termlinker.paths import DataDirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", default="../shared/data")
+    parser.add_argument("--split", default="test", choices=["test", "validation"])
+    parser.add_argument("--folds", default="0-9")
+    parser.add_argument("--weights", default="", help="dense weights to sweep (default: the configured one)")
+    parser.add_argument("--variants", default="int8,fp32")
+    parser.add_argument("--home", default=None)
+    parser.add_argument("--json", default="bench-aap-retriever.json")
+    args = parser.parse_args()
+    lo, _, hi = args.folds.partition("-")
+    folds = list(range(int(lo), int(hi or lo) + 1))
+    dirs = DataDirs.at(args.home)
+    rows = []
+    for variant in args.variants.split(","):
+        for enrich in ((), ("hpo",)):
+            config = LinkerConfig(encoder_variant=variant, threads=2, enrich_from=enrich)
+            linker = Linker(config, dirs=dirs, vocabulary=askapatient_vocabulary(args.data_dir))
+            weights = [float(w) for w in args.weights.split(",")] if args.weights else [config.fusion.dense_weight]
+            for weight in weights:
+                linker.retriever.fusion = replace(config.fusion, dense_weight=weight)
+                start = time.perf_counter()
+                per_fold = [evaluate_askapatient(f, args.split, args.data_dir, linker=linker).to_json() for f in folds]
+                mean = {subset: {k: sum(r["scores"][subset][k] for r in per_fold) / len(per_fold)
+                                 for k in ("acc1", "acc5", "mrr")} for subset in ("all", "unseen")}
+                row = {"encoder": variant, "synonyms": "+HPO" if enrich else "plain", "dense_weight": weight,
+                       "split": args.split, "folds": folds, "mean": mean,
+                       "acc1_per_fold": [r["scores"]["all"]["acc1"] for r in per_fold],
+                       "seconds": time.perf_counter() - start}
+                rows.append(row)
+                print(f"{variant:5} {row['synonyms']:6} w={weight:.2f} {args.split}: Acc@1 {mean['all']['acc1']:.3f} "
+                      f"Acc@5 {mean['all']['acc5']:.3f} MRR {mean['all']['mrr']:.3f} | unseen Acc@1 "
+                      f"{mean['unseen']['acc1']:.3f} Acc@5 {mean['unseen']['acc5']:.3f}", flush=True)
+    with open(args.json, "w", encoding="utf-8") as fh:
+        json.dump(rows, fh, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
