@@ -1,0 +1,16 @@
+"""Review projects: one SQLite file of terms, link results, decisions and comments.
+
+The desktop app is a thin layer over this API; the ``termlinker project`` commands too.
+"""
+
+from .errors import (DecisionError, NewerSchemaError, NotAProjectError, ProjectCorruptError, ProjectError,
+                     ProjectExistsError, UnknownTermError, VocabularyMismatchError)
+from .exports import FORMATS, ExportFormatError
+from .model import LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
+from .project import Project
+
+__all__ = [
+    "FORMATS", "DecisionError", "ExportFormatError", "LinkSummary", "NewerSchemaError", "NotAProjectError",
+    "Project", "ProjectCorruptError", "ProjectError", "ProjectExistsError", "ProjectInfo", "ProjectStats",
+    "ReviewRow", "Status", "UnknownTermError", "VocabularyMismatchError",
+]

@@ -1,0 +1,97 @@
+"""The review project's data types: statuses, rows, metadata and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..types import Candidate
+
+
+class Status(str, Enum):
+    """A term's review status, as in OHDSI Usagi.
+
+    "Replaced" is not a status of its own: it is ``APPROVED`` with a concept other than
+    the best candidate, so exports need not know about it.
+    """
+
+    UNCHECKED = "unchecked"
+    APPROVED = "approved"
+    FLAGGED = "flagged"
+    NO_MATCH = "no_match"
+
+    @classmethod
+    def parse(cls, value: "Status | str") -> "Status":
+        try:
+            return cls(value)
+        except ValueError:
+            from .errors import DecisionError
+
+            allowed = ", ".join(s.value for s in cls)
+            raise DecisionError(f"Unknown status {value!r}; use one of: {allowed}.") from None
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One distinct input term with its candidates and its human decision."""
+
+    term: str
+    count: int
+    position: int  # first-seen order, 1-based
+    candidates: tuple[Candidate, ...]
+    linked: bool
+    reranked: bool
+    no_match: bool  # the linker's own verdict (re-ranker NIL), not the reviewer's
+    status: Status
+    concept_id: str | None
+    concept_name: str | None
+    comment: str
+    reviewer: str
+    decided_at: str | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def best_score(self) -> float | None:
+        return self.candidates[0].score if self.candidates else None
+
+    @property
+    def replaced(self) -> bool:
+        """Approved with a concept other than the best candidate."""
+        best = self.best
+        return self.status is Status.APPROVED and (best is None or best.concept_id != self.concept_id)
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """Project metadata: which vocabulary, which linker settings, when."""
+
+    vocabulary: str  # what the user named: a vocabulary name or a file path (used to open a Linker)
+    vocabulary_name: str = ""  # the vocabulary's own name, known after the first link
+    vocabulary_version: str = ""
+    top_k: int = 10
+    retriever: str = ""
+    reranker: str = ""
+    created_at: str = ""
+    modified_at: str = ""
+    schema_version: int = 0
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    terms: int
+    linked: int
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        return self.terms - self.linked
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    linked: int  # terms linked by this run
+    skipped: int  # terms already linked before it

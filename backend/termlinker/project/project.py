@@ -1,0 +1,319 @@
+"""``Project``: one SQLite file holding input terms, link results and human decisions.
+
+Every public method that changes the project is one committed transaction, so a crash
+or a closed window loses nothing that was already done.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..progress import CancelToken, ProgressFn, no_progress
+from ..types import Candidate, LinkResult
+from . import schema
+from .errors import DecisionError, ProjectCorruptError, ProjectExistsError, UnknownTermError, VocabularyMismatchError
+from .model import LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
+
+if TYPE_CHECKING:
+    from ..io.terms import TermList
+    from ..linker import Linker
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp(clock: Clock) -> str:
+    return clock().astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Project:
+    """Open with :meth:`create` or :meth:`open`; use as a context manager or call :meth:`close`.
+
+    One ``Project`` is one SQLite connection and must stay on the thread that opened it;
+    a background linking thread opens its own ``Project`` on the same file (SQLite
+    serialises the writers).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:
+        self.path = path
+        self._conn = conn
+        self._clock = clock
+
+    # --- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], vocabulary: str, *, vocabulary_version: str = "",
+               top_k: int = 10, retriever: str = "", reranker: str = "", clock: Clock = utc_now) -> "Project":
+        """A new, empty project. ``vocabulary`` is a vocabulary name or file, as ``Linker`` takes it."""
+        target = Path(path)
+        if target.exists():
+            raise ProjectExistsError(f"{target} already exists. Open it, or choose another file name.")
+        if top_k < 1:
+            raise DecisionError("top-k must be at least 1.")
+        conn = schema.connect(target, create=True)
+        project = cls(target, conn, clock)
+        now = _stamp(clock)
+        with schema.transaction(conn):
+            schema.set_meta(conn, {"vocabulary": str(vocabulary), "vocabulary_name": "",
+                                   "vocabulary_version": vocabulary_version, "top_k": str(top_k),
+                                   "retriever": retriever, "reranker": reranker, "created_at": now,
+                                   "modified_at": now})
+        return project
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, clock: Clock = utc_now) -> "Project":
+        target = Path(path)
+        conn = schema.connect(target, create=False)
+        project = cls(target, conn, clock)
+        try:
+            project.info()
+        except (KeyError, ValueError, sqlite3.DatabaseError) as exc:
+            conn.close()
+            raise ProjectCorruptError(f"The project {target} is damaged (its settings are unreadable: {exc}). "
+                                      "Restore it from a backup, or start a new project.") from exc
+        return project
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+    # --- metadata --------------------------------------------------------------------
+
+    def info(self) -> ProjectInfo:
+        meta = schema.get_meta(self._conn)
+        return ProjectInfo(
+            vocabulary=meta["vocabulary"], vocabulary_name=meta.get("vocabulary_name", ""),
+            vocabulary_version=meta.get("vocabulary_version", ""), top_k=int(meta.get("top_k", "10")),
+            retriever=meta.get("retriever", ""), reranker=meta.get("reranker", ""),
+            created_at=meta.get("created_at", ""), modified_at=meta.get("modified_at", ""),
+            schema_version=self._conn.execute("PRAGMA user_version").fetchone()[0],
+        )
+
+    def _touch(self, extra: dict[str, str] | None = None) -> None:
+        schema.set_meta(self._conn, {"modified_at": _stamp(self._clock), **(extra or {})})
+
+    # --- terms and results -----------------------------------------------------------
+
+    def add_terms(self, terms: "TermList | Mapping[str, int] | Iterable[tuple[str, int]]") -> int:
+        """Add terms (counts merge into terms already present); returns how many are new."""
+        counts = getattr(terms, "counts", terms)
+        items = counts.items() if isinstance(counts, Mapping) else counts
+        new = 0
+        with schema.transaction(self._conn):
+            for term, count in items:
+                # The same whitespace rule as io.read_terms, so "a  b" and "a b" are one term
+                # (and FHIR codes never carry runs of spaces).
+                text = " ".join(str(term).split())
+                if text:
+                    new += schema.add_term(self._conn, text, int(count))
+            self._touch()
+        return new
+
+    def pending_terms(self) -> list[tuple[str, int]]:
+        """(term, count) not linked yet, in first-seen order."""
+        return schema.pending_terms(self._conn)
+
+    def store_results(self, results: Iterable[LinkResult]) -> int:
+        """Store (or replace) link results in one transaction. Decisions are never touched;
+        a result for a term not in the project adds the term."""
+        now = _stamp(self._clock)
+        stored = 0
+        with schema.transaction(self._conn):
+            for result in results:
+                text = " ".join(result.term.split())
+                tid = schema.term_id(self._conn, text)
+                if tid is None:
+                    schema.add_term(self._conn, text, result.count)
+                    tid = schema.term_id(self._conn, text)
+                cands = [(c.concept_id, c.name, float(c.score), float(c.retrieval_score), c.matched_name, c.exact)
+                         for c in result.candidates]
+                schema.replace_result(self._conn, tid, result.reranked, result.no_match, "\n".join(result.warnings),
+                                      cands, now)
+                stored += 1
+            self._touch()
+        return stored
+
+    def link(self, linker: "Linker", progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+             relink: bool = False) -> LinkSummary:
+        """Link the pending terms (all terms with ``relink``), committing one batch at a time.
+
+        Resumable: a cancelled or crashed run keeps every stored batch, and the next run
+        starts at the first term without a result. Human decisions are never changed.
+        """
+        from ..linker import TermCount
+
+        self._check_vocabulary(linker)
+        todo = schema.all_terms(self._conn) if relink else self.pending_terms()
+        total = len(schema.all_terms(self._conn))
+        skipped = total - len(todo)
+        report = progress or no_progress
+        batch_size = max(1, linker.config.batch_size)
+        buffer: list[LinkResult] = []
+        linked = 0
+        self._record_settings(linker)
+        try:
+            items = (TermCount(t, c) for t, c in todo)
+            for result in linker.link(items, progress=lambda d, _t: report(skipped + d, total), cancel=cancel,
+                                      total=len(todo)):
+                buffer.append(result)
+                if len(buffer) >= batch_size:
+                    linked += self.store_results(buffer)
+                    buffer = []
+        finally:
+            # Whatever finished before a cancel or an error is kept.
+            if buffer:
+                linked += self.store_results(buffer)
+        return LinkSummary(linked=linked, skipped=skipped)
+
+    def _check_vocabulary(self, linker: "Linker") -> None:
+        name = linker.vocabulary.info.name
+        known = self.info().vocabulary_name
+        if known and known != name:
+            raise VocabularyMismatchError(
+                f"This project was linked against {known!r}, not {name!r}. Link it with its own vocabulary, "
+                "or start a new project for the other one."
+            )
+
+    def _record_settings(self, linker: "Linker") -> None:
+        cfg = linker.config
+        reranker = ""
+        if linker.reranker is not None:
+            reranker = str(cfg.reranker.model or "active re-ranker")
+        with schema.transaction(self._conn):
+            self._touch({"vocabulary_name": linker.vocabulary.info.name,
+                         "vocabulary_version": linker.vocabulary.info.version, "top_k": str(cfg.top_k),
+                         "retriever": f"{cfg.encoder or 'default encoder'} ({cfg.encoder_variant})",
+                         "reranker": reranker})
+
+    # --- reading ---------------------------------------------------------------------
+
+    def rows(self, status: Status | str | None = None, min_score: float | None = None,
+             max_score: float | None = None, text: str | None = None, limit: int | None = None,
+             offset: int = 0) -> list[ReviewRow]:
+        """Rows in first-seen order, filtered by status, best score range and a substring."""
+        wanted = None if status is None else Status.parse(status).value
+        raw = schema.select_rows(self._conn, wanted, min_score, max_score, text, limit, offset)
+        cands = schema.candidates_of(self._conn, [r[0] for r in raw] if limit is not None or len(raw) < 500 else None)
+        return [_row(r, cands.get(r[0], [])) for r in raw]
+
+    def row(self, term: str) -> ReviewRow:
+        tid = self._term_id(term)
+        raw = self._conn.execute(f"SELECT {schema.ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
+                                 "LEFT JOIN results r ON r.term_id = t.id WHERE t.id = ?", (tid,)).fetchone()
+        return _row(raw, schema.candidates_of(self._conn, [tid]).get(tid, []))
+
+    def history(self, term: str) -> list[tuple]:
+        """Every change to the term's decision: (status, concept id, name, comment, reviewer, when)."""
+        return schema.decision_log(self._conn, self._term_id(term))
+
+    def stats(self) -> ProjectStats:
+        terms, linked, by_status = schema.counts(self._conn)
+        return ProjectStats(terms, linked, {s.value: by_status.get(s.value, 0) for s in Status})
+
+    # --- deciding --------------------------------------------------------------------
+
+    def decide(self, term: str, status: Status | str, concept_id: str | None = None,
+               concept_name: str | None = None, comment: str | None = None, reviewer: str | None = None) -> ReviewRow:
+        """Record one decision as its own committed transaction (autosave).
+
+        ``approved`` without a concept takes the best candidate; a concept id among the
+        candidates takes its name from there; any other id (a manual concept) needs
+        ``concept_name``. ``unchecked`` undoes a decision. ``comment=None`` keeps the comment.
+        """
+        state = Status.parse(status)
+        tid = self._term_id(term)
+        with schema.transaction(self._conn):
+            current = schema.get_decision(self._conn, tid)
+            cid, cname = self._resolve_concept(tid, term, state, concept_id, concept_name)
+            schema.write_decision(self._conn, tid, state.value, cid, cname,
+                                  current[3] if comment is None else comment,
+                                  current[4] if reviewer is None else reviewer, _stamp(self._clock))
+            self._touch()
+        return self.row(term)
+
+    def _resolve_concept(self, tid: int, term: str, state: Status, concept_id: str | None,
+                         concept_name: str | None) -> tuple[str | None, str | None]:
+        if state in (Status.UNCHECKED, Status.NO_MATCH):
+            if concept_id is not None:
+                raise DecisionError(f"A {state.value} decision takes no concept; leave the concept out for {term!r}.")
+            return None, None
+        cands = schema.candidates_of(self._conn, [tid]).get(tid, [])
+        if concept_id is None:
+            if state is Status.FLAGGED:
+                return None, None
+            if not cands:
+                raise DecisionError(f"{term!r} has no candidates to approve; choose a concept id, "
+                                    "or mark it no_match.")
+            return cands[0][0], cands[0][1]
+        for cand in cands:
+            if cand[0] == concept_id:
+                return concept_id, concept_name or cand[1]
+        if not concept_name:
+            raise DecisionError(f"Concept {concept_id!r} is not among the candidates of {term!r}; give its name too "
+                                "(the command line looks it up in the vocabulary).")
+        return concept_id, concept_name
+
+    def comment(self, term: str, text: str, reviewer: str | None = None) -> ReviewRow:
+        """Set the comment, keeping the status and concept."""
+        tid = self._term_id(term)
+        with schema.transaction(self._conn):
+            status, cid, cname, _, who = schema.get_decision(self._conn, tid)
+            schema.write_decision(self._conn, tid, status, cid, cname, text, who if reviewer is None else reviewer,
+                                  _stamp(self._clock))
+            self._touch()
+        return self.row(term)
+
+    def bulk_approve(self, min_score: float, reviewer: str = "") -> int:
+        """Approve the best candidate of every still-unchecked row scoring at least
+        ``min_score`` (rows the linker called no-match are left alone); returns how many."""
+        now = _stamp(self._clock)
+        with schema.transaction(self._conn):
+            rows = schema.bulk_approvable(self._conn, float(min_score))
+            for tid, cid, cname in rows:
+                comment = schema.get_decision(self._conn, tid)[3]
+                schema.write_decision(self._conn, tid, Status.APPROVED.value, cid, cname, comment, reviewer, now)
+            self._touch()
+        return len(rows)
+
+    def _term_id(self, term: str) -> int:
+        tid = schema.term_id(self._conn, " ".join(term.split()))
+        if tid is None:
+            raise UnknownTermError(f"The project has no term {term!r}. Check the spelling (as listed by 'project rows').")
+        return tid
+
+    # --- export ----------------------------------------------------------------------
+
+    def export(self, path: str | os.PathLike[str], fmt: str, approved_only: bool = True,
+               source_system: str | None = None, target_system: str | None = None,
+               source_vocabulary_id: str | None = None, target_vocabulary_id: str | None = None) -> int:
+        """Write CSV, JSON, a FHIR R4 ConceptMap or an OMOP source_to_concept_map atomically;
+        returns the number of terms written."""
+        from .exports import ExportOptions, write_export
+
+        options = ExportOptions(approved_only=approved_only, source_system=source_system,
+                                target_system=target_system, source_vocabulary_id=source_vocabulary_id,
+                                target_vocabulary_id=target_vocabulary_id, now=self._clock())
+        return write_export(Path(path), fmt, self.info(), self.rows(), options)
+
+
+def _row(raw: tuple, cands: list[tuple]) -> ReviewRow:
+    (_tid, term, count, linked, reranked, no_match, warnings, status, cid, cname, comment, reviewer, decided_at) = raw
+    return ReviewRow(
+        term=term, count=count, position=_tid, linked=bool(linked), reranked=bool(reranked), no_match=bool(no_match),
+        candidates=tuple(Candidate(c[0], c[1], c[2], c[3], c[4], bool(c[5])) for c in cands),
+        status=Status(status), concept_id=cid, concept_name=cname, comment=comment, reviewer=reviewer,
+        decided_at=decided_at, warnings=tuple(w for w in warnings.split("\n") if w),
+    )
