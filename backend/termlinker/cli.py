@@ -69,7 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--vocab", default="hpo")
     bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
     bench.add_argument("--json", default="bench-retriever.json")
+    _project_parser(sub)
     return parser
+
+
+def _project_parser(sub: argparse._SubParsersAction) -> None:
+    from .cli_project import add_project_parser
+
+    add_project_parser(sub, _rerank_options)
 
 
 def _rerank_options(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +124,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _vocab(args, dirs)
     if args.command == "models":
         return _models(args, dirs)
+    if args.command == "project":
+        from .cli_project import run_project
+
+        return run_project(args, dirs)
     if args.command == "bench":
         from .bench import run_retriever_bench
 

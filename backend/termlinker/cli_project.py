@@ -1,0 +1,204 @@
+"""``termlinker project …``: everything the desktop review screen does, on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from .errors import InputError
+from .paths import DataDirs
+
+STATUSES = ("approved", "flagged", "no_match", "unchecked")
+
+
+def add_project_parser(sub: argparse._SubParsersAction, rerank_options) -> None:
+    project = sub.add_parser("project", help="review projects: link, review and export in one file")
+    psub = project.add_subparsers(dest="project_command", required=True)
+
+    new = psub.add_parser("new", help="create a project file")
+    new.add_argument("file")
+    new.add_argument("--vocab", required=True, help="vocabulary name or file")
+    new.add_argument("--terms", help="term list to add (.txt, .csv/.tsv)")
+    new.add_argument("--column", help="CSV/TSV column holding the terms")
+    new.add_argument("--top-k", type=int, default=10)
+
+    add = psub.add_parser("add", help="add terms (counts merge with terms already there)")
+    add.add_argument("file")
+    add.add_argument("terms", help="term list (.txt, .csv/.tsv)")
+    add.add_argument("--column")
+
+    link = psub.add_parser("link", help="link the terms not linked yet (resumable)")
+    link.add_argument("file")
+    link.add_argument("--relink", action="store_true", help="link every term again (decisions are kept)")
+    rerank_options(link)
+
+    psub.add_parser("status", help="project settings and counts per status").add_argument("file")
+
+    rows = psub.add_parser("rows", help="list terms with their candidates and decisions")
+    rows.add_argument("file")
+    rows.add_argument("--status", choices=STATUSES)
+    rows.add_argument("--min-score", type=float)
+    rows.add_argument("--max-score", type=float)
+    rows.add_argument("--search", help="only terms containing this text")
+    rows.add_argument("--json", action="store_true", help="one JSON object per line, all candidates")
+
+    approve = psub.add_parser("approve", help="approve the best candidate of unchecked rows scoring at least S")
+    approve.add_argument("file")
+    approve.add_argument("--min-score", type=float, required=True)
+    approve.add_argument("--reviewer", help="default: your user name")
+
+    decide = psub.add_parser("decide", help="set one term's status (unchecked = undo)")
+    decide.add_argument("file")
+    decide.add_argument("--term", required=True)
+    decide.add_argument("--status", choices=STATUSES, required=True)
+    decide.add_argument("--concept", help="concept id: another candidate or any concept of the vocabulary")
+    decide.add_argument("--comment")
+    decide.add_argument("--reviewer", help="default: your user name")
+
+    comment = psub.add_parser("comment", help="set one term's comment")
+    comment.add_argument("file")
+    comment.add_argument("--term", required=True)
+    comment.add_argument("--text", required=True)
+
+    export = psub.add_parser("export", help="write approved (or all) mappings")
+    export.add_argument("file")
+    export.add_argument("--format", choices=["csv", "json", "fhir", "omop"], required=True)
+    export.add_argument("--all", action="store_true", help="every term, not only approved ones")
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("--source-system", help="FHIR group.source URI of the input terms")
+    export.add_argument("--target-system", help="FHIR group.target URI (default: from the vocabulary)")
+    export.add_argument("--source-vocabulary-id", help="OMOP source_vocabulary_id (default: TermLinker)")
+    export.add_argument("--target-vocabulary-id", help="OMOP target_vocabulary_id (default: from the vocabulary)")
+
+
+def run_project(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .project import Project
+
+    if args.project_command == "new":
+        if args.top_k < 1:
+            raise InputError("--top-k must be at least 1.")
+        terms = _read(args.terms, args.column) if args.terms else None
+        with Project.create(args.file, args.vocab, top_k=args.top_k) as project:
+            added = project.add_terms(terms) if terms is not None else 0
+        print(f"created {args.file} for vocabulary {args.vocab} with {added} terms")
+        return 0
+    with Project.open(args.file) as project:
+        handler = {"add": _add, "link": _link, "status": _status, "rows": _rows, "approve": _approve,
+                   "decide": _decide, "comment": _comment, "export": _export}[args.project_command]
+        return handler(project, args, dirs)
+
+
+def _read(path: str, column: str | None):
+    from .io.terms import read_terms
+
+    terms = read_terms(path, column=column)
+    for warning in terms.warnings:
+        print(f"termlinker: note: {warning}", file=sys.stderr)
+    return terms
+
+
+def _reviewer(args: argparse.Namespace) -> str:
+    if getattr(args, "reviewer", None):
+        return args.reviewer
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers; an empty reviewer is fine
+        return ""
+
+
+def _add(project, args, dirs) -> int:
+    added = project.add_terms(_read(args.terms, args.column))
+    print(f"added {added} new terms; {project.stats().terms} in all")
+    return 0
+
+
+def _link(project, args, dirs) -> int:
+    from .cli import _bar, _linker_config, _print_warnings
+    from .linker import Linker
+
+    info = project.info()
+    args.vocab = info.vocabulary  # _linker_config reads it from the namespace
+    linker = Linker(_linker_config(args, top_k=info.top_k), dirs=dirs, progress=_bar(args, "indexing"))
+    _print_warnings(linker)
+    bar = _bar(args, "linking ")
+    try:
+        summary = project.link(linker, progress=bar, relink=args.relink)
+    except KeyboardInterrupt:
+        bar.close()
+        stats = project.stats()
+        print(f"termlinker: interrupted; {stats.linked} of {stats.terms} terms are linked and saved. "
+              "Run 'project link' again to go on.", file=sys.stderr)
+        return 130
+    bar.close()
+    print(f"linked {summary.linked} terms ({summary.skipped} already linked) to {linker.description}")
+    return 0
+
+
+def _status(project, args, dirs) -> int:
+    info, stats = project.info(), project.stats()
+    print(f"file: {project.path}")
+    for key, value in info.__dict__.items():
+        print(f"{key}: {value}")
+    print(f"terms: {stats.terms} (linked {stats.linked}, pending {stats.pending})")
+    for status, n in stats.by_status.items():
+        print(f"{status}: {n}")
+    return 0
+
+
+def _rows(project, args, dirs) -> int:
+    for row in project.rows(status=args.status, min_score=args.min_score, max_score=args.max_score, text=args.search):
+        if args.json:
+            print(json.dumps({"term": row.term, "count": row.count, "status": row.status.value,
+                              "concept_id": row.concept_id, "concept_name": row.concept_name,
+                              "comment": row.comment, "reviewer": row.reviewer, "decided_at": row.decided_at,
+                              "reranked": row.reranked, "no_match": row.no_match,
+                              "candidates": [{"id": c.concept_id, "name": c.name, "score": round(c.score, 6)}
+                                             for c in row.candidates]}, ensure_ascii=False))
+            continue
+        best = row.best
+        shown = f"{best.concept_id} {best.name} {best.score:.3f}" if best else "-"
+        chosen = f" -> {row.concept_id} {row.concept_name}" if row.concept_id else ""
+        print(f"{row.term}\t{row.count}\t{row.status.value}{chosen}\t{shown}")
+    return 0
+
+
+def _approve(project, args, dirs) -> int:
+    n = project.bulk_approve(args.min_score, reviewer=_reviewer(args))
+    print(f"approved {n} unchecked terms with a best score of at least {args.min_score}")
+    return 0
+
+
+def _decide(project, args, dirs) -> int:
+    name = None
+    if args.concept is not None:
+        row = project.row(args.term)
+        if not any(c.concept_id == args.concept for c in row.candidates):
+            name = _concept_name(project.info().vocabulary, args.concept, dirs)
+    row = project.decide(args.term, args.status, concept_id=args.concept, concept_name=name, comment=args.comment,
+                         reviewer=_reviewer(args))
+    chosen = f" {row.concept_id} {row.concept_name}" if row.concept_id else ""
+    print(f"{row.term}: {row.status.value}{chosen}")
+    return 0
+
+
+def _concept_name(vocabulary: str, concept_id: str, dirs: DataDirs) -> str:
+    """A manual concept must exist in the project's vocabulary."""
+    from .vocab.store import VocabularyStore
+
+    return VocabularyStore(dirs.ensure()).get(vocabulary).get(concept_id).canonical_name
+
+
+def _comment(project, args, dirs) -> int:
+    project.comment(args.term, args.text)
+    print(f"{args.term}: comment saved")
+    return 0
+
+
+def _export(project, args, dirs) -> int:
+    n = project.export(args.output, args.format, approved_only=not args.all, source_system=args.source_system,
+                       target_system=args.target_system, source_vocabulary_id=args.source_vocabulary_id,
+                       target_vocabulary_id=args.target_vocabulary_id)
+    print(f"wrote {n} terms to {args.output}")
+    return 0
