@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     msub = models.add_subparsers(dest="models_command", required=True)
     mprep = msub.add_parser("prepare", help="export the default encoder to ONNX (needs torch once)")
     mprep.add_argument("--force", action="store_true")
-    msub.add_parser("list", help="installed encoders")
+    msub.add_parser("list", help="installed encoders and re-rankers (* = active re-ranker)")
 
     bench = sub.add_parser("bench", help="speed, memory and index recall figures (writes JSON)")
     bench.add_argument("--vocab", default="hpo")
@@ -277,7 +277,18 @@ def _models(args: argparse.Namespace, dirs: DataDirs) -> int:
     root = encoder_folder(dirs).parent
     for folder in sorted(root.glob("*/encoder.json")) if root.exists() else []:
         print(folder.parent.name, folder.parent)
+    _list_rerankers(dirs)
     return 0
+
+
+def _list_rerankers(dirs: DataDirs) -> None:
+    from .rerank.registry import RerankerRegistry
+
+    registry = RerankerRegistry(dirs)
+    active = registry.active_name()
+    for name, model in sorted(registry.models().items()):
+        mark = "*" if name == active else " "
+        print(f"{mark} re-ranker {name} ({model.base_model}, prompt {model.prompt_version}) {model.path}")
 
 
 if __name__ == "__main__":

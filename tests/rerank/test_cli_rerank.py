@@ -39,3 +39,8 @@ def test_a_broken_model_falls_back_to_the_retriever_with_a_warning(home, tiny_vo
     assert rc == 0
     assert "warning: re-ranking is off" in err and "broken.gguf" in err
     assert len(rows) == 3 and all(r["reranked"] is False for r in rows)
+
+
+def test_models_list_shows_the_active_reranker(home, capsys):
+    assert main(["--home", str(home.root), "models", "list"]) == 0
+    assert "* re-ranker smollm2-135m" in capsys.readouterr().out
