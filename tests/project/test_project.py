@@ -159,3 +159,18 @@ def test_truncated_file_is_a_clear_error(project, project_path):
     project_path.write_bytes(project_path.read_bytes()[:50])
     with pytest.raises(TermLinkerError):
         Project.open(project_path)
+
+
+def test_older_schema_is_migrated_by_the_hook(project, project_path, monkeypatch):
+    from termlinker.project import schema
+
+    project.decide("headache", "approved")
+    project.close()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema.MIGRATIONS, 1, lambda conn: conn.execute("ALTER TABLE terms ADD COLUMN note TEXT"))
+    with Project.open(project_path) as again:
+        assert again.info().schema_version == 2
+        assert again.row("headache").status is Status.APPROVED
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+    with pytest.raises(NewerSchemaError):
+        Project.open(project_path)
