@@ -1,0 +1,1 @@
+"""TermLinker's desktop app: a thin PySide6 layer over the engine's public API."""

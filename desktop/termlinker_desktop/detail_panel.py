@@ -1,0 +1,230 @@
+"""The detail panel: one term's candidates, the chosen concept's synonyms and definition,
+the review buttons, a comment and a search over the whole vocabulary."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
+
+from termlinker.errors import VocabularyError
+from termlinker.project import ReviewRow, Status
+from termlinker.vocab.model import Concept, Vocabulary
+
+from .results_model import STATUS_LABELS
+from .vocab_search import VocabularySearch
+
+CONCEPT_ROLE = Qt.ItemDataRole.UserRole + 1  # (concept id, name)
+
+
+class DetailPanel(QWidget):
+    # status, concept id or None, concept name or None
+    decided = Signal(str, object, object)
+    commented = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._row: ReviewRow | None = None
+        self._vocabulary: Vocabulary | None = None
+        self._search: VocabularySearch | None = None
+        self.setMinimumWidth(340)
+
+        self.term_label = QLabel("Select a term")
+        self.term_label.setWordWrap(True)
+        font = self.term_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.term_label.setFont(font)
+        self.state_label = QLabel("")
+        self.state_label.setWordWrap(True)
+        self.state_label.setTextFormat(Qt.TextFormat.RichText)
+
+        self.candidates = QListWidget()
+        self.candidates.setAlternatingRowColors(True)
+        self.candidates.currentItemChanged.connect(lambda item, _old: self._show_item(item))
+        self.candidates.itemDoubleClicked.connect(self._approve_item)
+
+        self.concept_view = QTextBrowser()
+        self.concept_view.setOpenLinks(False)
+        self.concept_view.setFrameShape(QFrame.Shape.StyledPanel)
+
+        self.approve_button = QPushButton("&Approve")
+        self.approve_button.setToolTip("Approve the highlighted candidate (Enter; 1–9 picks a candidate)")
+        self.flag_button = QPushButton("&Flag")
+        self.no_match_button = QPushButton("&No match")
+        self.reset_button = QPushButton("&Unchecked")
+        self.approve_button.clicked.connect(lambda: self._approve_item(self.candidates.currentItem()))
+        self.flag_button.clicked.connect(lambda: self.decided.emit(Status.FLAGGED.value, None, None))
+        self.no_match_button.clicked.connect(lambda: self.decided.emit(Status.NO_MATCH.value, None, None))
+        self.reset_button.clicked.connect(lambda: self.decided.emit(Status.UNCHECKED.value, None, None))
+        buttons = QHBoxLayout()
+        for button in (self.approve_button, self.flag_button, self.no_match_button, self.reset_button):
+            buttons.addWidget(button)
+
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("Comment (saved when you press Enter or leave the box)")
+        self.comment.editingFinished.connect(self._comment_done)
+
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search the whole vocabulary for another concept…")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.textChanged.connect(self._run_search)
+        self.search_results = QListWidget()
+        self.search_results.setMaximumHeight(140)
+        self.search_results.currentItemChanged.connect(lambda item, _old: self._show_item(item))
+        self.search_results.itemDoubleClicked.connect(self._approve_item)
+        self.use_button = QPushButton("Use this concept")
+        self.use_button.clicked.connect(lambda: self._approve_item(self.search_results.currentItem()))
+        search_group = QGroupBox("Manual choice")
+        search_layout = QVBoxLayout(search_group)
+        search_layout.addWidget(self.search_box)
+        search_layout.addWidget(self.search_results)
+        search_layout.addWidget(self.use_button, alignment=Qt.AlignmentFlag.AlignRight)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.term_label)
+        layout.addWidget(self.state_label)
+        layout.addWidget(QLabel("Candidates (1–9 to approve, double-click to approve):"))
+        layout.addWidget(self.candidates, 3)
+        layout.addWidget(self.concept_view, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(self.comment)
+        layout.addWidget(search_group)
+        self.concept_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.show_row(None)
+
+    # --- content ---------------------------------------------------------------------
+
+    def set_vocabulary(self, vocabulary: Vocabulary | None) -> None:
+        if vocabulary is self._vocabulary:
+            return
+        self._vocabulary = vocabulary
+        self._search = None  # built on first search: casefolding every name takes a moment
+        self._run_search(self.search_box.text())
+        self._show_item(self.candidates.currentItem())
+
+    @property
+    def row(self) -> ReviewRow | None:
+        return self._row
+
+    def show_row(self, row: ReviewRow | None) -> None:
+        self._row = row
+        self.candidates.clear()
+        enabled = row is not None
+        for widget in (self.approve_button, self.flag_button, self.no_match_button, self.reset_button,
+                       self.comment, self.search_box, self.use_button):
+            widget.setEnabled(enabled)
+        if row is None:
+            self.term_label.setText("Select a term")
+            self.state_label.setText("Paste terms or import a file, then press Run.")
+            self.comment.clear()
+            self.concept_view.clear()
+            return
+        self.term_label.setText(row.term)
+        self.state_label.setText(self._state_html(row))
+        chosen = 0
+        for number, cand in enumerate(row.candidates, start=1):
+            prefix = f"{number}" if number <= 9 else " "
+            item = QListWidgetItem(f"{prefix}   {cand.name}   ·   {cand.concept_id}   ·   {cand.score:.3f}")
+            item.setData(CONCEPT_ROLE, (cand.concept_id, cand.name))
+            if cand.concept_id == row.concept_id:
+                chosen = number - 1
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.candidates.addItem(item)
+        if row.candidates:
+            self.candidates.setCurrentRow(chosen)
+        else:
+            self.concept_view.setHtml("<i>No candidates yet: press Run to link this term.</i>"
+                                      if not row.linked else "<i>No candidates.</i>")
+        if not self.comment.hasFocus():
+            self.comment.setText(row.comment)
+
+    def _state_html(self, row: ReviewRow) -> str:
+        parts = [f"<b>{STATUS_LABELS[row.status]}</b>"]
+        if row.concept_id:
+            parts.append(f"→ {html.escape(row.concept_name or '')} ({html.escape(row.concept_id)})")
+        parts.append(f"· seen {row.count}×")
+        if row.reranked:
+            parts.append("· re-ranked")
+        if row.no_match:
+            parts.append("· the linker found no good match")
+        for warning in row.warnings:
+            parts.append(f"<br><i>{html.escape(warning)}</i>")
+        return " ".join(parts)
+
+    def _show_item(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        concept_id, name = item.data(CONCEPT_ROLE)
+        self.concept_view.setHtml(self._concept_html(concept_id, name))
+
+    def _concept_html(self, concept_id: str, name: str) -> str:
+        concept: Concept | None = None
+        if self._vocabulary is not None:
+            try:
+                concept = self._vocabulary.get(concept_id)
+            except VocabularyError:
+                concept = None
+        out = [f"<h3 style='margin:0'>{html.escape(name)}</h3><p style='color:gray'>{html.escape(concept_id)}</p>"]
+        if concept is None:
+            out.append("<p><i>Details appear once the vocabulary is loaded.</i></p>")
+            return "".join(out)
+        synonyms = [s for s in concept.names if s != concept.canonical_name]
+        if synonyms:
+            out.append("<p><b>Synonyms:</b> " + html.escape("; ".join(synonyms)) + "</p>")
+        if concept.definition:
+            out.append("<p><b>Definition:</b> " + html.escape(concept.definition) + "</p>")
+        if concept.types:
+            out.append("<p><b>Types:</b> " + html.escape(", ".join(concept.types)) + "</p>")
+        return "".join(out)
+
+    # --- actions ---------------------------------------------------------------------
+
+    def approve_current(self) -> None:
+        self._approve_item(self.candidates.currentItem())
+
+    def approve_number(self, number: int) -> bool:
+        """Approve candidate ``number`` (1-based); False when there is none."""
+        if self._row is None or not 1 <= number <= min(9, len(self._row.candidates)):
+            return False
+        self.candidates.setCurrentRow(number - 1)
+        self._approve_item(self.candidates.item(number - 1))
+        return True
+
+    def _approve_item(self, item: QListWidgetItem | None) -> None:
+        if self._row is None:
+            return
+        if item is None:
+            self.decided.emit(Status.APPROVED.value, None, None)
+            return
+        concept_id, name = item.data(CONCEPT_ROLE)
+        self.decided.emit(Status.APPROVED.value, concept_id, name)
+
+    def _comment_done(self) -> None:
+        if self._row is not None and self.comment.text() != self._row.comment:
+            self.commented.emit(self.comment.text())
+
+    def _run_search(self, text: str) -> None:
+        self.search_results.clear()
+        if self._vocabulary is None or not text.strip():
+            return
+        if self._search is None:
+            self._search = VocabularySearch(self._vocabulary)
+        for concept, matched in self._search.find(text):
+            label = concept.canonical_name if matched == concept.canonical_name else \
+                f"{concept.canonical_name}  (“{matched}”)"
+            item = QListWidgetItem(f"{label}   ·   {concept.concept_id}")
+            item.setData(CONCEPT_ROLE, (concept.concept_id, concept.canonical_name))
+            self.search_results.addItem(item)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = event.text()
+        if text.isdigit() and text != "0" and not self.search_box.hasFocus() and not self.comment.hasFocus():
+            if self.approve_number(int(text)):
+                return
+        super().keyPressEvent(event)

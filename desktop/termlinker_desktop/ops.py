@@ -1,0 +1,92 @@
+"""Background operations in the spirit of Anki's ``QueryOp``.
+
+The work runs on a ``QThread``; its result, its failure and its ``progress(done, total)``
+reports come back to the GUI thread as queued signals, so callbacks may touch widgets.
+Cancelling sets a :class:`termlinker.progress.CancelToken` that the engine checks between
+batches; the engine then raises ``Cancelled`` after keeping what it finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from termlinker.progress import CancelToken, ProgressFn
+
+T = TypeVar("T")
+Work = Callable[[ProgressFn, CancelToken], T]
+
+
+class _Worker(QThread):
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, work: Work, cancel: CancelToken, parent: QObject | None) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._cancel = cancel
+
+    def run(self) -> None:
+        try:
+            result = self._work(self.progressed.emit, self._cancel)
+        except BaseException as exc:  # every failure must reach the GUI as a dialog, not kill the thread
+            self.failed.emit(exc)
+        else:
+            self.succeeded.emit(result)
+
+
+class BackgroundOp(QObject, Generic[T]):
+    """``BackgroundOp(parent, work, success=..., failure=..., progress=...).start()``.
+
+    ``work(progress, cancel)`` runs off the GUI thread and must not touch widgets.
+    ``finished`` fires after the success or failure callback, whichever ran.
+    """
+
+    finished = Signal()
+
+    def __init__(self, parent: QObject, work: Work, *, success: Callable[[T], Any],
+                 failure: Callable[[BaseException], Any],
+                 progress: Callable[[int, int], Any] | None = None) -> None:
+        super().__init__(parent)
+        self.cancel_token = CancelToken()
+        self._success = success
+        self._failure = failure
+        self._worker = _Worker(work, self.cancel_token, self)
+        if progress is not None:
+            self._worker.progressed.connect(progress)
+        self._worker.succeeded.connect(self._on_success)
+        self._worker.failed.connect(self._on_failure)
+
+    def start(self) -> "BackgroundOp[T]":
+        self._worker.start()
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self._worker.isRunning()
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the work returns (used when the window closes mid-run)."""
+        return self._worker.wait() if msecs < 0 else self._worker.wait(msecs)
+
+    def _on_success(self, result: T) -> None:
+        try:
+            self._success(result)
+        finally:
+            self._done()
+
+    def _on_failure(self, exc: BaseException) -> None:
+        try:
+            self._failure(exc)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self._worker.wait()
+        self.finished.emit()

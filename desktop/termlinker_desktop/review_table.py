@@ -1,0 +1,55 @@
+"""The results view, keyboard-driven as in OHDSI Usagi: arrows move, Enter approves,
+1–9 approve a candidate, F flags, N marks no match, U (or Backspace) undoes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from termlinker.project import Status
+
+from .results_model import Column
+
+STATUS_KEYS = {Qt.Key.Key_F: Status.FLAGGED, Qt.Key.Key_N: Status.NO_MATCH, Qt.Key.Key_U: Status.UNCHECKED,
+               Qt.Key.Key_Backspace: Status.UNCHECKED}
+
+
+class ReviewTable(QTableView):
+    approve_requested = Signal()
+    candidate_requested = Signal(int)  # 1-based
+    status_requested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSortingEnabled(True)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        widths = {Column.TERM: 230, Column.COUNT: 60, Column.CONCEPT_ID: 110, Column.CONCEPT_NAME: 230,
+                  Column.SCORE: 70, Column.RERANKED: 80, Column.STATUS: 130}
+        for column, width in widths.items():
+            self.setColumnWidth(column, width)
+        header.setSectionResizeMode(Column.CONCEPT_NAME, QHeaderView.ResizeMode.Stretch)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.approve_requested.emit()
+            return
+        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.candidate_requested.emit(key - Qt.Key.Key_0)
+            return
+        if key in STATUS_KEYS and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.status_requested.emit(STATUS_KEYS[Qt.Key(key)].value)
+            return
+        super().keyPressEvent(event)

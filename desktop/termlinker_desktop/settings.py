@@ -1,0 +1,95 @@
+"""The app's settings: what the user chose in the settings dialog, plus recent projects.
+
+Stored as JSON under platformdirs' user config dir (``TERMLINKER_CONFIG_HOME`` overrides it,
+so tests never touch the user's own settings), always written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from termlinker.atomic import write_text
+from termlinker.linker import LinkerConfig
+from termlinker.paths import DataDirs
+from termlinker.rerank.reranker import RerankerConfig
+
+FILE_NAME = "desktop.json"
+MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    rerank: bool = False
+    reranker: str = ""  # a registered re-ranker name; "" = the registry's active model
+    threads: int = 0  # 0 = let onnxruntime decide
+    gpu_layers: int = 0
+    top_k: int = 10
+    bulk_approve_min: float = 0.9  # the default of "approve rows scoring at least"
+    low_score: float = 0.5  # rows below are shown as doubtful
+    data_folder: str = ""  # "" = TERMLINKER_HOME or the platform's user data dir
+    vocabulary: str = "hpo"
+    recent_projects: tuple[str, ...] = field(default=())
+
+    def data_dirs(self) -> DataDirs:
+        return DataDirs.at(self.data_folder or None)
+
+    def linker_config(self, vocabulary: str, top_k: int | None = None) -> LinkerConfig:
+        threads = self.threads or None
+        reranker = RerankerConfig(model=self.reranker or None, threads=self.threads or 2, n_gpu_layers=self.gpu_layers)
+        return LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k or self.top_k,
+                            rerank=self.rerank, reranker=reranker)
+
+    def with_recent(self, path: str | os.PathLike[str]) -> "Settings":
+        text = str(Path(path).resolve())
+        recent = (text, *(p for p in self.recent_projects if p != text))[:MAX_RECENT]
+        return replace(self, recent_projects=recent)
+
+
+def config_dir() -> Path:
+    env = os.environ.get("TERMLINKER_CONFIG_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("TermLinker", appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings; defaults for anything missing, unknown or of the wrong type,
+    because a hand-edited or older file must never stop the app from starting."""
+    path = path or settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    defaults = Settings()
+    values = {}
+    for f in fields(Settings):
+        if f.name not in raw:
+            continue
+        value, default = raw[f.name], getattr(defaults, f.name)
+        if isinstance(default, tuple) and isinstance(value, list):
+            values[f.name] = tuple(str(v) for v in value)
+        elif isinstance(default, bool):
+            if isinstance(value, bool):
+                values[f.name] = value
+        elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            values[f.name] = float(value)
+        elif type(value) is type(default):
+            values[f.name] = value
+    return replace(defaults, **values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    data = asdict(settings)
+    data["recent_projects"] = list(settings.recent_projects)
+    write_text(path or settings_path(), json.dumps(data, indent=2, ensure_ascii=False))

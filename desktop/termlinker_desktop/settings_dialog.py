@@ -1,0 +1,83 @@
+"""The settings dialog: re-ranking, threads, GPU layers, top-k, thresholds, data folder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from .dialog_buttons import ok_cancel
+from .settings import Settings
+
+ACTIVE_MODEL = "(the active model)"
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, rerankers: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        self.rerank = QCheckBox("Re-rank candidates with the local language model")
+        self.rerank.setChecked(settings.rerank)
+        self.reranker = QComboBox()
+        self.reranker.addItems([ACTIVE_MODEL, *rerankers])
+        if settings.reranker in rerankers:
+            self.reranker.setCurrentText(settings.reranker)
+        self.reranker.setEnabled(settings.rerank)
+        self.rerank.toggled.connect(self.reranker.setEnabled)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("automatic")
+        self.threads.setValue(settings.threads)
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(0, 999)
+        self.gpu_layers.setSpecialValueText("none (CPU only)")
+        self.gpu_layers.setValue(settings.gpu_layers)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 100)
+        self.top_k.setValue(settings.top_k)
+        self.bulk_min = _score_box(settings.bulk_approve_min)
+        self.low_score = _score_box(settings.low_score)
+        self.data_folder = QLineEdit(settings.data_folder)
+        self.data_folder.setPlaceholderText("default (TERMLINKER_HOME or the user data folder)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.data_folder)
+        folder_row.addWidget(browse)
+
+        form = QFormLayout()
+        form.addRow(self.rerank)
+        form.addRow("Re-ranker model:", self.reranker)
+        form.addRow("CPU threads:", self.threads)
+        form.addRow("GPU layers (re-ranker):", self.gpu_layers)
+        form.addRow("Candidates per term (top-k):", self.top_k)
+        form.addRow("Bulk approve at score ≥", self.bulk_min)
+        form.addRow("Mark scores below", self.low_score)
+        form.addRow("Data folder:", folder_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(ok_cancel(self))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_folder.text())
+        if folder:
+            self.data_folder.setText(folder)
+
+    def result_settings(self) -> Settings:
+        model = self.reranker.currentText()
+        return replace(self._settings, rerank=self.rerank.isChecked(),
+                       reranker="" if model == ACTIVE_MODEL else model, threads=self.threads.value(),
+                       gpu_layers=self.gpu_layers.value(), top_k=self.top_k.value(),
+                       bulk_approve_min=self.bulk_min.value(), low_score=self.low_score.value(),
+                       data_folder=self.data_folder.text().strip())
+
+
+def _score_box(value: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0.0, 1.0)
+    box.setSingleStep(0.05)
+    box.setDecimals(2)
+    box.setValue(value)
+    return box

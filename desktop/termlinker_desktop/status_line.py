@@ -1,0 +1,58 @@
+"""The status bar's permanent part: offline state, retriever, re-ranker, vocabulary."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from termlinker.linker import Linker
+from termlinker.vocab.store import VocabularySummary
+
+from .settings import Settings
+
+
+class StatusLine:
+    def __init__(self, bar: QStatusBar) -> None:
+        # The engine opens no socket on the link path (a test audits it), so this is a fact, not a setting.
+        self.offline = QLabel("● Offline")
+        self.offline.setStyleSheet("color: #2e7d32; font-weight: 600;")
+        self.offline.setToolTip("TermLinker runs entirely on this computer; no term leaves it.")
+        self.retriever = QLabel()
+        self.reranker = QLabel()
+        self.vocabulary = QLabel()
+        for label in (self.offline, self.retriever, self.reranker, self.vocabulary):
+            bar.addPermanentWidget(label)
+
+    def update(self, settings: Settings, summary: VocabularySummary | None, name: str,
+               linker: Linker | None) -> None:
+        if linker is not None:
+            config = linker.config
+            self.retriever.setText(f"Retriever: {config.encoder or 'MiniLM'} ({config.encoder_variant}) + lexical")
+        else:
+            self.retriever.setText("Retriever: MiniLM (int8) + lexical")
+        self.reranker.setText(f"Re-ranker: {_reranker_text(settings, linker)}")
+        self.vocabulary.setText(_vocabulary_text(summary, name, linker))
+
+    @property
+    def texts(self) -> list[str]:
+        return [w.text() for w in (self.offline, self.retriever, self.reranker, self.vocabulary)]
+
+
+def _reranker_text(settings: Settings, linker: Linker | None) -> str:
+    if not settings.rerank:
+        return "off"
+    if linker is None:
+        return settings.reranker or "active model"
+    if linker.reranker is None:
+        return "off (the model could not be loaded)"
+    model = linker.reranker.model
+    return model.name if model is not None else "on"
+
+
+def _vocabulary_text(summary: VocabularySummary | None, name: str, linker: Linker | None) -> str:
+    if linker is not None:
+        info = linker.vocabulary.info
+        return f"Vocabulary: {info.name} {info.version} · {len(linker.vocabulary):,} concepts".replace("  ", " ")
+    if summary is None:
+        return f"Vocabulary: {name}" if name else "Vocabulary: none"
+    size = f" · {summary.concepts:,} concepts" if summary.concepts else ""
+    return f"Vocabulary: {summary.name} {summary.version}{size}".replace("  ", " ")
