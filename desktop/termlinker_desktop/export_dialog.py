@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QFormLayout, QVBoxLayout, QWidget
 
+from .dialog_buttons import ok_cancel
+
 # (backend format, label, file suffix, file-dialog filter)
 FORMATS = (
     ("csv", "CSV (one row per term)", ".csv", "CSV files (*.csv)"),
@@ -14,9 +16,6 @@ FORMATS = (
     ("fhir", "FHIR R4 ConceptMap", ".json", "FHIR ConceptMap (*.json)"),
     ("omop", "OMOP source_to_concept_map", ".csv", "CSV files (*.csv)"),
 )
-
-from .dialog_buttons import ok_cancel
-
 
 @dataclass(frozen=True)
 class ExportChoice:

@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         self.status_filter = QComboBox()
         self.status_filter.addItem("All statuses", None)
         for status in Status:
-            self.status_filter.addItem(STATUS_LABELS[status], status)
+            self.status_filter.addItem(STATUS_LABELS[status], status.value)
         self.status_filter.currentIndexChanged.connect(
             lambda _i: self.proxy.set_status(self.status_filter.currentData()))
         self.min_score = QDoubleSpinBox()

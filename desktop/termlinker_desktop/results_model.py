@@ -160,8 +160,9 @@ class ResultsFilter(QSortFilterProxyModel):
         self._status: Status | None = None
         self._min_score = 0.0
 
-    def set_status(self, status: Status | None) -> None:
-        self._status = status
+    def set_status(self, status: Status | str | None) -> None:
+        # Combo boxes hand back the plain string of a str-enum, so normalise here.
+        self._status = None if status is None else Status(status)
         self.invalidateFilter()
 
     def set_min_score(self, value: float) -> None:
