@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..types import Candidate, LinkResult
 from . import schema
-from .errors import DecisionError, ProjectCorruptError, ProjectExistsError, UnknownTermError, VocabularyMismatchError
+from .errors import (DecisionError, ProjectCorruptError, ProjectError, ProjectExistsError, UnknownTermError,
+                     VocabularyMismatchError)
 from .model import LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
 
 if TYPE_CHECKING:
@@ -58,6 +59,11 @@ class Project:
             raise ProjectExistsError(f"{target} already exists. Open it, or choose another file name.")
         if top_k < 1:
             raise DecisionError("top-k must be at least 1.")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"Cannot create the folder {target.parent}: {exc.strerror}. Choose a writable "
+                               "place for the project.") from exc
         conn = schema.connect(target, create=True)
         project = cls(target, conn, clock)
         now = _stamp(clock)
