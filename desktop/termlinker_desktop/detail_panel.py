@@ -44,6 +44,7 @@ class DetailPanel(QWidget):
 
         self.candidates = QListWidget()
         self.candidates.setAlternatingRowColors(True)
+        _wrap_items(self.candidates)
         self.candidates.currentItemChanged.connect(lambda item, _old: self._show_item(item))
         self.candidates.itemDoubleClicked.connect(self._approve_item)
 
@@ -74,6 +75,7 @@ class DetailPanel(QWidget):
         self.search_box.textChanged.connect(self._run_search)
         self.search_results = QListWidget()
         self.search_results.setMaximumHeight(140)
+        _wrap_items(self.search_results)
         self.search_results.currentItemChanged.connect(lambda item, _old: self._show_item(item))
         self.search_results.itemDoubleClicked.connect(self._approve_item)
         self.use_button = QPushButton("Use this concept")
@@ -228,3 +230,10 @@ class DetailPanel(QWidget):
             if self.approve_number(int(text)):
                 return
         super().keyPressEvent(event)
+
+
+def _wrap_items(view: QListWidget) -> None:
+    """Long concept names wrap instead of hiding behind a horizontal scroll bar."""
+    view.setWordWrap(True)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setResizeMode(QListWidget.ResizeMode.Adjust)

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter,
                                QVBoxLayout, QWidget)
 
 from termlinker.errors import Cancelled, InputError, TermLinkerError
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self._run_state = RunState()
         self._eta = Eta()
         self._last_refresh = 0.0
+        self._refresh_every = REFRESH_SECONDS
         self._closing = False
         self.setWindowTitle("TermLinker")
         self.setAcceptDrops(True)
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.table = ReviewTable()
         self.table.setModel(self.proxy)
         self.table.fit_columns()
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # first-seen order
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.approve_requested.connect(lambda: self.decide(Status.APPROVED.value))
         self.table.candidate_requested.connect(self.approve_candidate)
@@ -146,6 +148,9 @@ class MainWindow(QMainWindow):
         self.bulk_button = QPushButton("Approve all unchecked ≥")
         self.bulk_button.clicked.connect(lambda: self.bulk_approve(self.bulk_min.value()))
         self.counts_label = QLabel("")
+        # A long count line must not widen the window past a laptop screen.
+        self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.counts_label.setToolTip("Enter approves, 1–9 approves candidate n, F flags, N no match, U undoes")
         filters = QHBoxLayout()
         filters.addWidget(self.text_filter, 2)
         filters.addWidget(self.status_filter)
@@ -512,8 +517,11 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.eta_label.setText(f"{stage}: {self._eta.text(done, total)}")
-        if stage == "Linking" and time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
-            self.refresh_rows()  # show the batches already stored
+        if stage == "Linking" and time.monotonic() - self._last_refresh >= self._refresh_every:
+            # Show the batches already stored, spending at most a tenth of the GUI thread's time on it.
+            started = time.monotonic()
+            self.refresh_rows()
+            self._refresh_every = max(REFRESH_SECONDS, 10 * (time.monotonic() - started))
 
     def cancel_run(self) -> None:
         if self._op is not None:
@@ -542,7 +550,10 @@ class MainWindow(QMainWindow):
         self._update_status_line()
         self.eta_label.setText(f"Linked {summary.linked:,} terms.")
         warnings = self._linker.warnings if self._linker else []
-        self.statusBar().showMessage(" ".join(warnings) or f"Linked {summary.linked:,} terms.", 15000)
+        if warnings:
+            self.statusBar().showMessage(" ".join(warnings))
+        else:
+            self.statusBar().clearMessage()
         if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
             self.table.selectRow(0)
         self.table.setFocus()
@@ -598,8 +609,7 @@ class MainWindow(QMainWindow):
         self.counts_label.setText(
             f"{stats.terms:,} terms · {stats.linked:,} linked · {by.get('approved', 0):,} approved · "
             f"{by.get('flagged', 0):,} flagged · {by.get('no_match', 0):,} no match · "
-            f"{by.get('unchecked', 0):,} unchecked   —   Enter approves, 1–9 picks a candidate, "
-            "F flags, N no match, U undoes")
+            f"{by.get('unchecked', 0):,} unchecked   —   Enter approves · 1–9 picks · F flag · N no match · U undo")
 
     def current_row(self) -> ReviewRow | None:
         index = self.table.currentIndex()
@@ -626,6 +636,9 @@ class MainWindow(QMainWindow):
         row = self.current_row()
         if row is None or self.project is None:
             return
+        if status == Status.APPROVED.value and concept_id is None and row.concept_id:
+            # Enter on a row whose concept was already chosen (by hand or by 1-9) keeps that choice.
+            concept_id, concept_name = row.concept_id, row.concept_name
         if status == Status.APPROVED.value and concept_id is None and not row.candidates:
             self.show_error("Cannot approve", f"{row.term!r} has no candidates yet. Press Run first, or search "
                                               "the vocabulary for a concept.")
@@ -638,8 +651,9 @@ class MainWindow(QMainWindow):
             return
         self.model.update_row(updated)
         self._update_counts()
-        if status == Status.UNCHECKED.value or not (next_term and self.select_term(next_term)):
-            self.select_term(updated.term) or None
+        moved = status != Status.UNCHECKED.value and next_term is not None and self.select_term(next_term)
+        if not moved:
+            self.select_term(updated.term)
             self.detail.show_row(self.current_row())
 
     def approve_candidate(self, number: int) -> None:
@@ -769,7 +783,7 @@ class MainWindow(QMainWindow):
 
 def _vocab_label(summary: VocabularySummary) -> str:
     size = f" · {summary.concepts:,} concepts" if summary.concepts else ""
-    kind = "" if summary.builtin else " (imported)"
+    kind = f" — {summary.description}" if summary.builtin and summary.description else " (imported)"
     return f"{summary.name}{kind}{size}"
 
 

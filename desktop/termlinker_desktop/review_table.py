@@ -35,8 +35,8 @@ class ReviewTable(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        widths = {Column.TERM: 230, Column.COUNT: 60, Column.CONCEPT_ID: 110, Column.CONCEPT_NAME: 230,
-                  Column.SCORE: 70, Column.RERANKED: 80, Column.STATUS: 130}
+        widths = {Column.TERM: 210, Column.COUNT: 52, Column.CONCEPT_ID: 100, Column.CONCEPT_NAME: 200,
+                  Column.SCORE: 60, Column.RERANKED: 76, Column.STATUS: 100}
         for column, width in widths.items():
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(Column.CONCEPT_NAME, QHeaderView.ResizeMode.Stretch)

@@ -141,3 +141,17 @@ def test_rerunning_never_overwrites_a_decision(qtbot, window):
         row = project.row("headache")
         assert (row.status, row.concept_id, row.count) == (Status.APPROVED, chosen, 2)
         assert project.stats().linked == 2
+
+
+def test_enter_on_a_row_with_a_chosen_concept_keeps_that_concept(qtbot, window):
+    paste_and_run(qtbot, window, "headache\ninsomnia\n")
+    window.select_term("headache")
+    third = window.current_row().candidates[2]
+    window.approve_candidate(3)
+    window.select_term("headache")
+    window.decide(Status.FLAGGED.value, third.concept_id)
+    window.select_term("headache")
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    row = window.project.row("headache")
+    assert (row.status, row.concept_id) == (Status.APPROVED, third.concept_id)
