@@ -1,0 +1,198 @@
+"""``LabelStore``: every teacher answer, one committed SQLite row each, keyed so nothing is paid for twice.
+
+The key is sha256 of (term, candidate ids and names, prompt version, teacher model): the same
+question to the same teacher is never asked again, by a rerun or after a crash. A spend ledger
+records every request *before* it is sent (at its estimated cost) and settles it after, so the
+budget holds across reruns, and a request lost in a crash still counts against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import StorageError
+
+SCHEMA_VERSION = 1
+FINAL_STATUSES = ("ok", "none", "invalid")  # "error" rows are asked again on the next run
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS labels (
+    key TEXT PRIMARY KEY,
+    term TEXT NOT NULL,
+    candidates TEXT NOT NULL,            -- JSON [{"id": .., "name": ..}], in the order offered
+    prompt_version TEXT NOT NULL,
+    teacher TEXT NOT NULL,
+    requests TEXT NOT NULL,              -- JSON list of request bodies exactly as sent (no headers, no key)
+    answers TEXT NOT NULL,               -- JSON list of the raw answer texts, one per request
+    label TEXT,                          -- "A".., or "none"; NULL when invalid or error
+    concept_id TEXT,
+    concept_name TEXT,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'none', 'invalid', 'error')),
+    reason TEXT NOT NULL DEFAULT '',
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    teacher TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    estimated_cost REAL NOT NULL,
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    key: str
+    term: str
+    candidates: tuple[tuple[str, str], ...]  # (concept id, name)
+    prompt_version: str
+    teacher: str
+    requests: tuple[dict[str, Any], ...]
+    answers: tuple[str, ...]
+    label: str | None
+    concept_id: str | None
+    concept_name: str | None
+    status: str
+    reason: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+    def to_export(self) -> dict[str, Any]:
+        return {"term": self.term, "concept_id": self.concept_id, "concept_name": self.concept_name,
+                "status": self.status, "teacher": self.teacher, "prompt_version": self.prompt_version}
+
+
+def label_key(term: str, candidates: tuple[tuple[str, str], ...] | list[tuple[str, str]], prompt_version: str,
+              teacher: str) -> str:
+    payload = json.dumps([term, [list(c) for c in candidates], prompt_version, teacher], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class LabelStore:
+    """Thread-safe: one connection, one lock; every write is its own transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # an answer we paid for must survive a power cut
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"Cannot open the label store {self.path} ({exc}). Give another --store path, "
+                               "or move the damaged file away.") from exc
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "LabelStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- answers -------------------------------------------------------------------------
+
+    def get(self, key: str) -> LabelRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM labels WHERE key = ?", (key,)).fetchone()
+            names = [d[0] for d in self._db.execute("SELECT * FROM labels LIMIT 0").description]
+        return _record(dict(zip(names, row))) if row else None
+
+    def cached(self, key: str) -> LabelRecord | None:
+        """A final answer for this key, or None if it must (still) be asked."""
+        record = self.get(key)
+        return record if record is not None and record.status in FINAL_STATUSES else None
+
+    def put(self, r: LabelRecord) -> None:
+        now = _now()
+        values = (r.key, r.term, json.dumps([{"id": i, "name": n} for i, n in r.candidates], ensure_ascii=False),
+                  r.prompt_version, r.teacher, json.dumps(list(r.requests), ensure_ascii=False),
+                  json.dumps(list(r.answers), ensure_ascii=False), r.label, r.concept_id, r.concept_name, r.status,
+                  r.reason, r.tokens_in, r.tokens_out, r.cost, now, now)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO labels VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+                "requests=excluded.requests, answers=excluded.answers, label=excluded.label, "
+                "concept_id=excluded.concept_id, concept_name=excluded.concept_name, status=excluded.status, "
+                "reason=excluded.reason, tokens_in=labels.tokens_in+excluded.tokens_in, "
+                "tokens_out=labels.tokens_out+excluded.tokens_out, cost=labels.cost+excluded.cost, "
+                "updated_at=excluded.updated_at", values)
+
+    def records(self) -> Iterator[LabelRecord]:
+        with self._lock:
+            cursor = self._db.execute("SELECT * FROM labels ORDER BY created_at, rowid")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        for row in rows:
+            yield _record(dict(zip(names, row)))
+
+    # --- spend ledger --------------------------------------------------------------------
+
+    def begin_request(self, key: str, teacher: str, estimated_cost: float) -> int:
+        with self._lock:
+            cur = self._db.execute("INSERT INTO spend (key, teacher, state, estimated_cost, started_at) "
+                                   "VALUES (?, ?, 'pending', ?, ?)", (key, teacher, estimated_cost, _now()))
+            return int(cur.lastrowid)
+
+    def finish_request(self, request_id: int, tokens_in: int, tokens_out: int, cost: float) -> None:
+        with self._lock:
+            self._db.execute("UPDATE spend SET state='done', tokens_in=?, tokens_out=?, cost=?, finished_at=? "
+                             "WHERE id=?", (tokens_in, tokens_out, cost, _now(), request_id))
+
+    def fail_request(self, request_id: int, maybe_charged: bool) -> None:
+        """No answer came back; a timed-out request may still be billed, so it keeps its estimate."""
+        with self._lock:
+            self._db.execute("UPDATE spend SET state='failed', cost=CASE WHEN ? THEN estimated_cost ELSE 0 END, "
+                             "finished_at=? WHERE id=?", (maybe_charged, _now(), request_id))
+
+    def spent(self) -> float:
+        """Money spent so far, counting requests of a crashed run (still 'pending') at their estimate."""
+        with self._lock:
+            (total,) = self._db.execute("SELECT COALESCE(SUM(CASE WHEN state='pending' THEN estimated_cost "
+                                        "ELSE cost END), 0) FROM spend").fetchone()
+        return float(total)
+
+    def request_count(self, state: str = "done") -> int:
+        """How many requests got an answer (``state='done'``), i.e. how many the teacher served."""
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM spend WHERE state = ?", (state,)).fetchone()
+        return int(n)
+
+
+def _record(row: dict[str, Any]) -> LabelRecord:
+    return LabelRecord(
+        key=row["key"], term=row["term"],
+        candidates=tuple((c["id"], c["name"]) for c in json.loads(row["candidates"])),
+        prompt_version=row["prompt_version"], teacher=row["teacher"],
+        requests=tuple(json.loads(row["requests"])), answers=tuple(json.loads(row["answers"])),
+        label=row["label"], concept_id=row["concept_id"], concept_name=row["concept_name"], status=row["status"],
+        reason=row["reason"], tokens_in=row["tokens_in"], tokens_out=row["tokens_out"], cost=row["cost"])

@@ -1,0 +1,308 @@
+"""The labelling run: plan (retrieve, look up the cache) → estimate → check the budget → ask → export.
+
+Planning needs no network and spends nothing, so the CLI can show the plan and ask before any
+request leaves the machine. Every answer is committed as it arrives; a budget stop, a cancel, a
+fatal teacher error or a kill all leave the store consistent, and a rerun asks only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import atomic_open
+from ..errors import Cancelled
+from ..progress import CancelToken, ProgressFn, no_progress
+from ..types import LinkResult
+from .errors import BudgetError, TeacherError
+from .label_store import LabelRecord, LabelStore, label_key
+from .teacher import TeacherClient, TeacherReply, estimate_request_tokens
+from .teacher_prompt import TeacherPrompt, parse_answer
+
+_RETRY_NOTE = ('That answer was not valid. Answer with JSON only: {{"label": "<letter>"}} with one of the '
+               'letters {letters}, or {{"label": "none"}}.')
+
+
+@dataclass(frozen=True)
+class LabelJob:
+    term: str
+    candidates: tuple[tuple[str, str], ...]  # (concept id, name), in the order offered
+    key: str
+    messages: tuple[dict[str, str], ...]
+    estimated_tokens: int  # prompt estimate + output allowance
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    teacher: str
+    prompt_version: str
+    jobs: tuple[LabelJob, ...]  # every term, in input order
+    to_ask: tuple[LabelJob, ...]  # those without a final answer in the store
+    price_per_1k: float
+    spent: float  # already spent from this store's ledger, earlier runs included
+    budget: float | None
+
+    @property
+    def cached(self) -> int:
+        return len(self.jobs) - len(self.to_ask)
+
+    @property
+    def estimated_tokens(self) -> int:
+        return sum(j.estimated_tokens for j in self.to_ask)
+
+    @property
+    def estimated_cost(self) -> float:
+        return cost_of(self.estimated_tokens, self.price_per_1k)
+
+    @property
+    def budget_left(self) -> float | None:
+        return None if self.budget is None else max(0.0, self.budget - self.spent)
+
+    def lines(self) -> list[str]:
+        budget = ("no budget" if self.budget is None else
+                  f"budget {self.budget:.4f}, spent {self.spent:.4f}, left {self.budget_left:.4f}")
+        return [f"teacher {self.teacher}, prompt {self.prompt_version}",
+                f"{len(self.jobs)} terms: {self.cached} already answered (cached), {len(self.to_ask)} requests to send",
+                f"estimated {self.estimated_tokens} tokens, cost {self.estimated_cost:.4f} "
+                f"at {self.price_per_1k:g} per 1k tokens; {budget}"]
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    total: int
+    cached: int
+    asked: int  # terms answered by this run
+    ok: int
+    none: int
+    invalid: int
+    error: int
+    requests: int  # HTTP requests answered by the teacher (invalid answers are asked twice)
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    spent_total: float
+    stopped_at_budget: bool
+    unanswered: int  # terms still without a final answer (budget stop)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.asked} terms labelled now ({self.ok} ok, {self.none} none, {self.invalid} invalid, "
+               f"{self.error} error), {self.cached} from the cache; {self.requests} requests, "
+               f"{self.tokens_in}+{self.tokens_out} tokens, cost {self.cost:.4f} (total spent {self.spent_total:.4f})"]
+        if self.stopped_at_budget:
+            out.append(f"stopped at the budget: {self.unanswered} terms not asked. Raise --budget and run again to "
+                       "finish; answers so far are kept.")
+        return out
+
+
+def cost_of(tokens: int, price_per_1k: float) -> float:
+    return tokens / 1000.0 * price_per_1k
+
+
+def plan_labelling(results: Iterable[LinkResult], store: LabelStore, prompt: TeacherPrompt, teacher: str,
+                   price_per_1k: float = 0.0, budget: float | None = None,
+                   output_allowance: int = 24) -> LabelPlan:
+    """Turn retrieval results into jobs; nothing is sent."""
+    jobs = []
+    seen = set()
+    for result in results:
+        candidates = tuple((c.concept_id, c.name) for c in result.candidates)
+        key = label_key(result.term, candidates, prompt.version, teacher)
+        if key in seen:
+            continue
+        seen.add(key)
+        messages = tuple(prompt.messages(result.term, [name for _, name in candidates]))
+        jobs.append(LabelJob(result.term, candidates, key, messages,
+                             estimate_request_tokens(list(messages)) + output_allowance))
+    to_ask = tuple(j for j in jobs if store.cached(j.key) is None)
+    return LabelPlan(teacher, prompt.version, tuple(jobs), to_ask, price_per_1k, store.spent(), budget)
+
+
+def check_budget(plan: LabelPlan, allow_partial: bool) -> None:
+    """Refuse to start when the estimate for the uncached requests is above what is left."""
+    left = plan.budget_left
+    if left is None or plan.estimated_cost <= left or not plan.to_ask:
+        return
+    if allow_partial and left >= cost_of(min(j.estimated_tokens for j in plan.to_ask), plan.price_per_1k):
+        return
+    if allow_partial:
+        raise BudgetError(f"The budget is spent ({plan.spent:.4f} of {plan.budget:.4f}); not one more request "
+                          "fits. Raise --budget to go on; the answers so far are kept.")
+    raise BudgetError(f"The {len(plan.to_ask)} requests are estimated at {plan.estimated_cost:.4f}, more than the "
+                      f"{left:.4f} left of the budget ({plan.budget:.4f}, {plan.spent:.4f} spent). Raise --budget, "
+                      "or use --allow-partial to label until the budget is reached.")
+
+
+@dataclass
+class _Budget:
+    """Requests reserve their estimated cost before sending, so concurrent workers cannot overspend."""
+
+    left: float | None
+    reached: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reserve(self, amount: float) -> bool:
+        with self._lock:
+            if self.left is None:
+                return True
+            if amount > self.left + 1e-12:
+                self.reached = True
+                return False
+            self.left -= amount
+            return True
+
+    def settle(self, reserved: float, actual: float) -> None:
+        with self._lock:
+            if self.left is not None:
+                self.left += reserved - actual
+
+
+@dataclass
+class _Tally:
+    statuses: dict[str, int] = field(default_factory=lambda: {"ok": 0, "none": 0, "invalid": 0, "error": 0})
+    requests: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Stop(Exception):
+    """Budget reached before a request could be sent."""
+
+
+class LabellingRun:
+    def __init__(self, plan: LabelPlan, client: TeacherClient, store: LabelStore, concurrency: int = 4,
+                 progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> None:
+        self.plan, self.client, self.store = plan, client, store
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+        self.cancel = cancel or CancelToken()
+        self._budget = _Budget(plan.budget_left)
+        self._tally = _Tally()
+        self._halt = threading.Event()
+        self._fatal: list[BaseException] = []
+
+    def run(self) -> LabelSummary:
+        """Label every uncached term; raises the first fatal teacher error after the workers have stopped."""
+        total = len(self.plan.to_ask)
+        self.progress(0, total)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="teacher") as pool:
+            for future in [pool.submit(self._work, job) for job in self.plan.to_ask]:
+                future.result()
+        if self._fatal:
+            raise self._fatal[0]
+        if self.cancel.cancelled:
+            raise Cancelled("Labelling was cancelled; the answers so far are kept. Run again to resume.")
+        return self._summary()
+
+    def _work(self, job: LabelJob) -> None:
+        if self._halt.is_set() or self.cancel.cancelled:
+            return
+        try:
+            self._label(job)
+        except _Stop:
+            self._halt.set()
+            return
+        except TeacherError as exc:
+            self._halt.set()
+            self._fatal.append(exc)
+            return
+        except BaseException as exc:  # a bug: stop the others, keep what is stored, show the traceback
+            self._halt.set()
+            self._fatal.append(exc)
+            return
+        with self._tally.lock:
+            self._tally.done += 1
+            done = self._tally.done
+        self.progress(done, len(self.plan.to_ask))
+
+    def _label(self, job: LabelJob) -> None:
+        names = [name for _, name in job.candidates]
+        messages = list(job.messages)
+        requests, answers = [], []
+        tokens_in = tokens_out = 0
+        cost = 0.0
+        answer = None
+        for attempt in (1, 2):  # an invalid answer is asked once more, with a reminder of the format
+            if attempt == 2:
+                if self._halt.is_set() or self.cancel.cancelled:
+                    break
+                letters = ", ".join(chr(ord("A") + i) for i in range(len(names)))
+                messages = messages + [{"role": "assistant", "content": answers[-1]},
+                                       {"role": "user", "content": _RETRY_NOTE.format(letters=letters)}]
+            try:
+                reply = self._ask(job, messages)
+            except _Stop:
+                if attempt == 1:
+                    raise
+                break  # the budget ends the retry; the first (invalid) answer is kept
+            requests.append(reply.request)
+            answers.append(reply.text)
+            tokens_in += reply.tokens_in
+            tokens_out += reply.tokens_out
+            cost += cost_of(reply.tokens_in + reply.tokens_out, self.plan.price_per_1k)
+            answer = parse_answer(reply.text, len(names))
+            if answer.valid:
+                break
+        assert answer is not None
+        if not answer.valid:
+            status, cid, cname = "invalid", None, None
+        elif answer.index is None:
+            status, cid, cname = "none", None, None
+        else:
+            status = "ok"
+            cid, cname = job.candidates[answer.index]
+        self.store.put(LabelRecord(job.key, job.term, job.candidates, self.plan.prompt_version, self.plan.teacher,
+                                   tuple(requests), tuple(answers), answer.label if answer.valid else None,
+                                   cid, cname, status, answer.reason, tokens_in, tokens_out, cost))
+        with self._tally.lock:
+            self._tally.statuses[status] += 1
+
+    def _ask(self, job: LabelJob, messages: list[dict[str, str]]) -> TeacherReply:
+        estimate = cost_of(estimate_request_tokens(messages) + (job.estimated_tokens
+                                                               - estimate_request_tokens(list(job.messages))),
+                           self.plan.price_per_1k)
+        if not self._budget.reserve(estimate):
+            raise _Stop()
+        ledger_id = self.store.begin_request(job.key, self.plan.teacher, estimate)
+        try:
+            reply = self.client.ask(messages)
+        except TeacherError as exc:
+            self.store.fail_request(ledger_id, exc.maybe_charged)
+            self._budget.settle(estimate, estimate if exc.maybe_charged else 0.0)
+            raise
+        actual = cost_of(reply.tokens_in + reply.tokens_out, self.plan.price_per_1k)
+        self.store.finish_request(ledger_id, reply.tokens_in, reply.tokens_out, actual)
+        self._budget.settle(estimate, actual)
+        with self._tally.lock:
+            self._tally.requests += 1
+            self._tally.tokens_in += reply.tokens_in
+            self._tally.tokens_out += reply.tokens_out
+            self._tally.cost += actual
+        return reply
+
+    def _summary(self) -> LabelSummary:
+        t = self._tally
+        answered = sum(t.statuses.values())
+        unanswered = sum(1 for j in self.plan.to_ask if self.store.cached(j.key) is None)
+        return LabelSummary(len(self.plan.jobs), self.plan.cached, answered, t.statuses["ok"], t.statuses["none"],
+                            t.statuses["invalid"], t.statuses["error"], t.requests, t.tokens_in, t.tokens_out,
+                            t.cost, self.store.spent(), self._budget.reached, unanswered)
+
+
+def export_labels(plan: LabelPlan, store: LabelStore, path: str | Path) -> int:
+    """Write the plan's answered terms as JSONL (atomically); returns the number of lines."""
+    n = 0
+    with atomic_open(path, "w", encoding="utf-8") as out:
+        for job in plan.jobs:
+            record = store.get(job.key)
+            if record is None:
+                continue
+            out.write(json.dumps(record.to_export(), ensure_ascii=False) + "\n")
+            n += 1
+    return n

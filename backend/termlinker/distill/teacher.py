@@ -1,0 +1,183 @@
+"""``TeacherClient``: one chat completion at a time to any OpenAI-compatible endpoint, with our own retries.
+
+The openai client's own retries are off (``max_retries=0``) so that backoff, Retry-After and the
+error messages are ours and testable. The API key is read from an environment variable and kept
+only in memory: nothing here writes it anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import (TeacherAuthError, TeacherConfigError, TeacherError, TeacherRateLimited,
+                     TeacherServerError, TeacherUnreachable)
+
+# The openai client announces the OS, CPU and Python version in headers; only the term text and
+# candidate names should leave the machine, so those headers are dropped.
+_PLATFORM_HEADERS = ("X-Stainless-OS", "X-Stainless-Arch", "X-Stainless-Runtime", "X-Stainless-Runtime-Version",
+                     "X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-Async")
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    base_url: str
+    model: str
+    api_key_env: str
+    timeout_s: float = 60.0
+    max_attempts: int = 5  # per request, for 429 / 5xx / timeouts / refused connections
+    backoff_s: float = 1.0  # first wait; doubles each attempt, with jitter
+    backoff_max_s: float = 30.0
+    max_tokens: int = 24  # {"label": "none"} is about 6 tokens; the rest is slack for chatty teachers
+    temperature: float = 0.0
+    json_mode: bool = True  # response_format json_object; a help, never trusted (the validator decides)
+
+
+@dataclass(frozen=True)
+class TeacherReply:
+    text: str
+    request: dict[str, Any]  # exactly the body that was sent (no headers, no key)
+    tokens_in: int
+    tokens_out: int
+    usage_estimated: bool  # True when the endpoint gave no usage and chars/4 was used
+    attempts: int
+
+
+def estimate_tokens(text: str) -> int:
+    """A cautious token count without a tokenizer: ASCII at 3 characters a token, anything else 1 each.
+
+    Chinese and other scripts tokenise near one token a character, so chars/4 would under-count them
+    and let a budget be overspent.
+    """
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return ascii_chars // 3 + (len(text) - ascii_chars) + 1
+
+
+def estimate_request_tokens(messages: list[dict[str, str]]) -> int:
+    # About four tokens of chat framing per message.
+    return sum(estimate_tokens(m["content"]) + 4 for m in messages)
+
+
+@dataclass
+class TeacherClient:
+    config: TeacherConfig
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        import openai
+
+        name = self.config.api_key_env
+        key = self.env.get(name)
+        if not key:
+            raise TeacherConfigError(f"The environment variable {name} is not set. Put the teacher's API key in it "
+                                     f"(export {name}=...) and run again; the key is never written to disk.")
+        headers = {h: openai.Omit() for h in _PLATFORM_HEADERS}
+        self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key, timeout=self.config.timeout_s,
+                                     max_retries=0, default_headers=headers)
+        self._rng = random.Random()
+
+    def request_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.config.model, "messages": messages,
+                                "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
+        if self.config.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+    def ask(self, messages: list[dict[str, str]]) -> TeacherReply:
+        body = self.request_body(messages)
+        attempt = 0
+        timed_out = False
+        while True:
+            attempt += 1
+            try:
+                response = self._client.chat.completions.create(**body)
+                return self._reply(response, body, attempt)
+            except Exception as exc:  # noqa: BLE001 - every openai error is mapped below
+                error, retry_after = self._classify(exc, attempt)
+                timed_out = timed_out or isinstance(exc, _openai().APITimeoutError)
+                if retry_after is None or attempt >= self.config.max_attempts:
+                    error.maybe_charged = timed_out
+                    raise error from exc
+                self.sleep(retry_after)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _reply(self, response: Any, body: dict[str, Any], attempts: int) -> TeacherReply:
+        try:
+            text = response.choices[0].message.content or ""
+        except (AttributeError, IndexError, TypeError) as exc:
+            raise TeacherServerError(f"The teacher at {self.config.base_url} answered something that is not a chat "
+                                     "completion. Check that --base-url points at an OpenAI-compatible /v1 "
+                                     "endpoint.") from exc
+        usage = getattr(response, "usage", None)
+        tokens_in = getattr(usage, "prompt_tokens", None)
+        tokens_out = getattr(usage, "completion_tokens", None)
+        estimated = not isinstance(tokens_in, int) or not isinstance(tokens_out, int)
+        if estimated:
+            tokens_in = estimate_request_tokens(body["messages"])
+            tokens_out = estimate_tokens(text)
+        return TeacherReply(text, body, int(tokens_in), int(tokens_out), estimated, attempts)
+
+    def _classify(self, exc: Exception, attempt: int) -> tuple[TeacherError, float | None]:
+        """The error to raise if we give up, and how long to wait before retrying (None: do not retry)."""
+        openai = _openai()
+        url, env = self.config.base_url, self.config.api_key_env
+        wait = self._backoff(attempt)
+        if isinstance(exc, openai.APITimeoutError):
+            return TeacherUnreachable(f"The teacher at {url} did not answer within {self.config.timeout_s:g} s "
+                                      f"after {self.config.max_attempts} tries. Check the URL and the network, "
+                                      "then run again; finished answers are kept."), wait
+        if isinstance(exc, openai.APIConnectionError):
+            return TeacherUnreachable(f"Cannot reach the teacher at {url}. Check --base-url and the network, then "
+                                      "run again; finished answers are kept."), wait
+        if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return TeacherAuthError(f"The teacher at {url} refused the API key (HTTP {exc.status_code}). Check the "
+                                    f"key in the environment variable {env}; finished answers are kept."), None
+        if isinstance(exc, openai.RateLimitError):
+            return TeacherRateLimited(f"The teacher at {url} kept answering 429 (rate limit or quota) after "
+                                      f"{self.config.max_attempts} tries. Wait, lower --concurrency or check the "
+                                      "account's quota, then run again; finished answers are kept."), \
+                self._retry_after(exc, wait)
+        if isinstance(exc, openai.NotFoundError):
+            return TeacherConfigError(f"The teacher at {url} answered 404. Check --base-url (usually ending in /v1) "
+                                      f"and that the model {self.config.model!r} exists there."), None
+        if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+            return TeacherServerError(f"The teacher at {url} kept failing (HTTP {exc.status_code}) after "
+                                      f"{self.config.max_attempts} tries. Try again later; finished answers are "
+                                      "kept."), self._retry_after(exc, wait)
+        if isinstance(exc, openai.APIStatusError):
+            return TeacherConfigError(f"The teacher at {url} rejected the request (HTTP {exc.status_code}: "
+                                      f"{_short(exc)}). Check --model and --base-url."), None
+        if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
+            return TeacherServerError(f"The teacher at {url} sent a reply that is not valid JSON. Check that "
+                                      "--base-url points at an OpenAI-compatible /v1 endpoint."), wait
+        raise exc
+
+    def _backoff(self, attempt: int) -> float:
+        # Jitter spreads the retries of concurrent workers so they do not hit a rate limit together.
+        base = min(self.config.backoff_max_s, self.config.backoff_s * 2 ** min(attempt - 1, 10))
+        return base * (0.5 + self._rng.random() / 2)
+
+    def _retry_after(self, exc: Any, fallback: float) -> float:
+        try:
+            value = float(exc.response.headers.get("retry-after", ""))
+        except (AttributeError, TypeError, ValueError):
+            return fallback
+        return max(0.0, min(value, self.config.backoff_max_s))
+
+
+def _openai() -> Any:
+    import openai
+
+    return openai
+
+
+def _short(exc: Exception) -> str:
+    text = str(getattr(exc, "message", exc))
+    return text if len(text) < 200 else text[:200] + "..."
