@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
     bench.add_argument("--json", default="bench-retriever.json")
     _project_parser(sub)
+    from .distill.cli import add_distill_parser
+
+    add_distill_parser(sub)
     return parser
 
 
@@ -128,6 +131,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cli_project import run_project
 
         return run_project(args, dirs)
+    if args.command == "distill":
+        from .distill.cli import run_distill
+
+        return run_distill(args, dirs)
     if args.command == "bench":
         from .bench import run_retriever_bench
 

@@ -1,0 +1,95 @@
+"""``termlinker distill ...``: the command-line face of distillation (part 1: ``distill label``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InputError
+from ..paths import DataDirs
+from ..progress import ProgressBar
+
+
+def add_distill_parser(sub: argparse._SubParsersAction) -> None:
+    distill = sub.add_parser("distill", help="label terms with a teacher LLM once, to train the local models")
+    dsub = distill.add_subparsers(dest="distill_command", required=True)
+    label = dsub.add_parser("label", help="ask a teacher (OpenAI-compatible) to pick a candidate for each term")
+    label.add_argument("terms", help=".txt (one term a line) or .csv/.tsv of unannotated terms")
+    label.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
+    label.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    label.add_argument("--base-url", required=True, help="the teacher's OpenAI-compatible endpoint, e.g. .../v1")
+    label.add_argument("--model", required=True, help="the teacher model name")
+    label.add_argument("--api-key-env", required=True, metavar="VAR",
+                       help="name of the environment variable holding the API key (the key is never written)")
+    label.add_argument("--price-per-1k-tokens", type=float, default=0.0, metavar="P")
+    label.add_argument("--budget", type=float, default=None, metavar="B",
+                       help="most money to spend in this label store, earlier runs included")
+    label.add_argument("--allow-partial", action="store_true", help="label until the budget is reached")
+    label.add_argument("--concurrency", type=int, default=4)
+    label.add_argument("--top-k", type=int, default=10)
+    label.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    label.add_argument("--no-json-mode", action="store_true", help="do not ask for response_format json_object")
+    label.add_argument("--store", help="label store (SQLite; default: LABELS with .labels.sqlite)")
+    label.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    label.add_argument("-o", "--output", required=True, metavar="LABELS", help="labels as JSONL")
+
+
+def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
+    if args.distill_command == "label":
+        return _label(args, dirs)
+    raise AssertionError(args.distill_command)
+
+
+def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from pathlib import Path
+
+    from ..io.terms import read_terms
+    from ..linker import Linker, LinkerConfig, TermCount
+    from .label_store import LabelStore
+    from .labelling import LabellingRun, check_budget, export_labels, plan_labelling
+    from .teacher import TeacherClient, TeacherConfig
+    from .teacher_prompt import load_teacher_prompt
+
+    if not 1 <= args.top_k <= 26:
+        raise InputError("--top-k must be between 1 and 26 for labelling (candidates are lettered A-Z).")
+    if args.concurrency < 1:
+        raise InputError("--concurrency must be at least 1.")
+    if args.price_per_1k_tokens < 0 or (args.budget is not None and args.budget < 0):
+        raise InputError("--price-per-1k-tokens and --budget cannot be negative.")
+    config = TeacherConfig(args.base_url, args.model, args.api_key_env, timeout_s=args.timeout,
+                           json_mode=not args.no_json_mode)
+    client = TeacherClient(config)  # fails early, before any retrieval, when the key variable is unset
+    terms = read_terms(args.terms, column=args.column)
+    quiet = args.quiet
+    linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
+                    progress=ProgressBar("indexing", enabled=not quiet))
+    results = linker.link((TermCount(t, c) for t, c in terms.counts.items()), top_k=args.top_k,
+                          progress=ProgressBar("retrieving", enabled=not quiet), total=len(terms))
+    store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
+    prompt = load_teacher_prompt()
+    with LabelStore(store_path) as store:
+        plan = plan_labelling(results, store, prompt, args.model, args.price_per_1k_tokens, args.budget,
+                              config.max_tokens)
+        for line in plan.lines():
+            print(f"termlinker: {line}", file=sys.stderr)
+        print(f"termlinker: label store {store_path}", file=sys.stderr)
+        check_budget(plan, args.allow_partial)
+        if plan.to_ask and not args.yes and not _confirm():
+            print("termlinker: nothing sent.", file=sys.stderr)
+            return 1
+        bar = ProgressBar("labelling", enabled=not quiet)
+        try:
+            summary = LabellingRun(plan, client, store, args.concurrency, progress=bar).run()
+        finally:
+            bar.close()
+            export_labels(plan, store, args.output)  # whatever was answered is usable even after a failure
+            client.close()
+    for line in summary.lines():
+        print(f"termlinker: {line}", file=sys.stderr)
+    return 0
+
+
+def _confirm() -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        raise InputError("Confirmation needed but there is no terminal: add --yes to start labelling.")
+    return input("Send these requests? [y/N] ").strip().lower() in ("y", "yes")
