@@ -25,9 +25,9 @@ class FusionConfig:
     """How the channels are combined. Defaults were tuned on AAP validation folds."""
 
     dense_weight: float = 0.8
-    dense_candidates: int = 32  # names fetched from hnswlib per term
-    lexical_candidates: int = 32  # names taken from the lexical channel per term
-    ef: int = 128
+    dense_candidates: int = 24  # names fetched from hnswlib per term
+    lexical_candidates: int = 24  # names taken from the lexical channel per term
+    ef: int = 96
     exact_bonus: float = 1.0  # added for ranking only: exact matches outrank everything else
 
 
@@ -50,11 +50,16 @@ class Retriever:
             if concept_idx not in ids:
                 ids.append(concept_idx)
         bundle.dense.set_ef(max(fusion.ef, fusion.dense_candidates))
+        # float32 in memory: gathering rows from the float16 memory map costs more than the
+        # dot products themselves, and 41k HPO names take only 64 MB this way.
+        self._vectors = np.asarray(bundle.vectors, dtype=np.float32)
 
-    def search(self, terms: list[str], top_k: int = 10) -> list[list[Candidate]]:
+    def search(self, terms: list[str], top_k: int = 10, vectors: np.ndarray | None = None) -> list[list[Candidate]]:
+        """Top-k candidates per term; ``vectors`` are the terms' encodings when already computed."""
         if not terms:
             return []
-        vectors = self.encoder.encode_queries(terms)
+        if vectors is None:
+            vectors = self.encoder.encode_queries(terms)
         labels, _ = self.bundle.dense.knn_query(vectors, k=min(self.fusion.dense_candidates, len(self.vocab.names)))
         out: list[list[Candidate]] = []
         k_lex = self.fusion.lexical_candidates
@@ -78,7 +83,7 @@ class Retriever:
         concepts = list(dict.fromkeys([*exact, *self._name_concept[nominated].tolist()]))
         name_ids = np.concatenate([self._concept_names[c] for c in concepts])
         starts = np.cumsum([0] + [len(self._concept_names[c]) for c in concepts[:-1]])
-        dense = np.asarray(self.bundle.vectors[name_ids], dtype=np.float32) @ vector
+        dense = self._vectors[name_ids] @ vector
         lexical = lexical_row[name_ids]
         dense_max = np.maximum.reduceat(dense, starts)
         lexical_max = np.maximum.reduceat(lexical, starts)
