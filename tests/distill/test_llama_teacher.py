@@ -1,0 +1,61 @@
+"""End to end with a real teacher: llama.cpp's OpenAI-compatible server running SmolLM2-135M on loopback.
+
+A 135M model often answers a letter it was not offered, or no JSON at all: that is the
+"teacher returns garbage" case, which must be recorded as invalid (asked once more), never crash.
+"""
+
+from __future__ import annotations
+
+from termlinker.cli import main
+from termlinker.distill.label_store import LabelStore
+
+from .conftest import API_KEY, TERMS
+
+
+def test_real_teacher_labels_caches_validates_and_keeps_the_key_out(llama_teacher, key_env, tmp_path, home,
+                                                                    tiny_vocab_path, capsys):
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS[:4]) + "\n")
+    out = tmp_path / "labels.jsonl"
+    store_path = tmp_path / "labels.sqlite"
+    args = ["--home", str(home.root), "-q", "distill", "label", str(terms), "--vocab", str(tiny_vocab_path),
+            "--base-url", llama_teacher, "--model", "smollm2-135m", "--api-key-env", key_env, "--top-k", "3",
+            "--concurrency", "2", "--store", str(store_path), "--yes", "-o", str(out)]
+
+    assert main(args) == 0, capsys.readouterr().err
+    with LabelStore(store_path) as store:
+        records = list(store.records())
+        served = store.request_count()
+    assert len(records) == 4
+    for r in records:
+        offered = {cid for cid, _ in r.candidates}
+        if r.status == "ok":
+            assert r.concept_id in offered and len(r.answers) in (1, 2)
+        elif r.status == "invalid":
+            assert r.concept_id is None and len(r.answers) == 2 and r.reason  # asked once more, then recorded
+        else:
+            assert r.status == "none"
+    assert served == sum(len(r.answers) for r in records)
+
+    assert main(args) == 0  # a rerun asks nothing
+    with LabelStore(store_path) as store:
+        assert store.request_count() == served
+    assert "4 already answered (cached), 0 requests to send" in capsys.readouterr().err
+
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_real_teacher_stops_at_the_budget(llama_teacher, key_env, tmp_path, home, tiny_vocab_path, capsys):
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS) + "\n")
+    args = ["--home", str(home.root), "-q", "distill", "label", str(terms), "--vocab", str(tiny_vocab_path),
+            "--base-url", llama_teacher, "--model", "smollm2-135m", "--api-key-env", key_env, "--top-k", "3",
+            "--price-per-1k-tokens", "1", "--budget", "0.3", "--allow-partial", "--concurrency", "1", "--yes",
+            "-o", str(tmp_path / "labels.jsonl")]
+    assert main(args) == 0
+    assert "stopped at the budget" in capsys.readouterr().err
+    with LabelStore(tmp_path / "labels.labels.sqlite") as store:
+        assert 0 < store.spent() <= 0.3
+        assert len(list(store.records())) < len(TERMS)
