@@ -51,7 +51,7 @@ def test_resume_after_cancel_skips_finished_terms(linker, tmp_path, monkeypatch)
     with Project.create(path, "tiny") as project:
         project.add_terms({t: 1 for t in TERMS})
         with pytest.raises(Cancelled):
-            project.link(linker, progress=lambda done, total: token.cancel(), cancel=token)
+            project.link(linker, progress=lambda done, total: done and token.cancel(), cancel=token)
     with Project.open(path) as project:  # as after closing the window mid-run
         assert project.stats().linked == 2
         first = {r.term: r for r in project.rows() if r.linked}

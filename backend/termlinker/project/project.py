@@ -170,6 +170,9 @@ class Project:
         buffer: list[LinkResult] = []
         linked = 0
         self._record_settings(linker)
+        # Say where linking starts, so a bar left over from index building is reset before
+        # the first batch arrives.
+        report(skipped, total)
         try:
             items = (TermCount(t, c) for t, c in todo)
             for result in linker.link(items, progress=lambda d, _t: report(skipped + d, total), cancel=cancel,
