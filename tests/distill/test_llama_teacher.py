@@ -59,3 +59,24 @@ def test_real_teacher_stops_at_the_budget(llama_teacher, key_env, tmp_path, home
     with LabelStore(tmp_path / "labels.labels.sqlite") as store:
         assert 0 < store.spent() <= 0.3
         assert len(list(store.records())) < len(TERMS)
+
+
+def test_real_teacher_free_text_answers_are_validated_not_trusted(llama_teacher, key_env, tmp_path, home,
+                                                                  tiny_vocab_path):
+    """Without the server's JSON grammar the 135M model answers in free text: each answer is judged."""
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS[:3]) + "\n")
+    store_path = tmp_path / "labels.sqlite"
+    args = ["--home", str(home.root), "-q", "distill", "label", str(terms), "--vocab", str(tiny_vocab_path),
+            "--base-url", llama_teacher, "--model", "smollm2-135m", "--api-key-env", key_env, "--top-k", "3",
+            "--no-json-mode", "--store", str(store_path), "--yes", "-o", str(tmp_path / "labels.jsonl")]
+    assert main(args) == 0
+    with LabelStore(store_path) as store:
+        records = list(store.records())
+    assert len(records) == 3
+    for r in records:
+        assert r.status in ("ok", "none", "invalid")
+        if r.status == "invalid":
+            assert r.concept_id is None and len(r.answers) == 2 and r.reason
+        if r.status == "ok":
+            assert r.concept_id in {cid for cid, _ in r.candidates}
