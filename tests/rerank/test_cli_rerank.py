@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from termlinker.cli import main
 
-TERMS = "Headache\npain\n头痛\n"
+TERMS = "Headache\nthroat is sore\n头痛\n"
+# Two concepts with the same name tie in the retriever, so the LLM must decide between them
+# whatever the calibrated skip margin is; "Headache" is an exact match and is never sent.
+VOCAB = "\n".join(json.dumps(c) for c in [
+    {"concept_id": "T:1", "canonical_name": "Headache"},
+    {"concept_id": "T:2", "canonical_name": "Sore throat"},
+    {"concept_id": "T:3", "canonical_name": "Sore throat", "aliases": ["Pharyngitis"]},
+    {"concept_id": "T:4", "canonical_name": "Insomnia"},
+])
+
+
+@pytest.fixture
+def vocab(tmp_path):
+    path = tmp_path / "vocab.jsonl"
+    path.write_text(VOCAB, encoding="utf-8")
+    return path
 
 
 def run_link(home, vocab, tmp_path, capsys, *extra):
@@ -18,10 +35,10 @@ def run_link(home, vocab, tmp_path, capsys, *extra):
     return rc, [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()], capsys.readouterr().err
 
 
-def test_link_rerank_keeps_the_contract_and_says_which_terms_were_reranked(home, tiny_vocab_path, tmp_path, capsys):
-    rc, rows, err = run_link(home, tiny_vocab_path, tmp_path, capsys, "--rerank")
+def test_link_rerank_keeps_the_contract_and_says_which_terms_were_reranked(home, vocab, tmp_path, capsys):
+    rc, rows, err = run_link(home, vocab, tmp_path, capsys, "--rerank")
     assert rc == 0 and err == ""  # llama.cpp's logs stay silent
-    assert [r["term"] for r in rows] == ["Headache", "pain", "头痛"]
+    assert [r["term"] for r in rows] == ["Headache", "throat is sore", "头痛"]
     for row in rows:
         assert set(row) == {"term", "count", "candidates", "reranked"}
         assert all(set(c) == {"id", "name", "score"} for c in row["candidates"])
@@ -29,7 +46,7 @@ def test_link_rerank_keeps_the_contract_and_says_which_terms_were_reranked(home,
         assert scores == sorted(scores, reverse=True)
     by_term = {r["term"]: r for r in rows}
     assert by_term["Headache"]["reranked"] is False  # exact match: the LLM is skipped
-    assert by_term["pain"]["reranked"] is True  # several close candidates: the LLM decides
+    assert by_term["throat is sore"]["reranked"] is True
 
 
 def test_a_broken_model_falls_back_to_the_retriever_with_a_warning(home, tiny_vocab_path, tmp_path, capsys):
