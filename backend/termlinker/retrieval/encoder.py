@@ -74,6 +74,9 @@ class OnnxEncoder:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+        # Idle onnxruntime threads would otherwise spin and starve the Python thread that
+        # fuses the previous batch meanwhile (measured: 2 threads ran at half the speed of 1).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.folder / graph), options,

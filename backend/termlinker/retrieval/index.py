@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
     import hnswlib
 
     names = vocab.names
-    vectors = _encode_resumable(folder, names, encoder, progress, cancel)
+    vectors = _encode_resumable(folder, names, encoder, progress, cancel, threads or 1)
     if cancel is not None:
         cancel.raise_if_cancelled()
     dense = hnswlib.Index(space="ip", dim=encoder.dim)
@@ -154,16 +155,19 @@ def _partial_folder(folder: Path) -> Path:
 
 
 def _encode_resumable(folder: Path, names: list[str], encoder: OnnxEncoder, progress: ProgressFn,
-                      cancel: CancelToken | None) -> np.ndarray:
-    """Encode in chunks saved as they finish, so a killed build restarts where it stopped."""
+                      cancel: CancelToken | None, workers: int = 1) -> np.ndarray:
+    """Encode in chunks saved as they finish, so a killed build restarts where it stopped.
+
+    Chunks are encoded ``workers`` at a time on threads (onnxruntime releases the GIL)."""
     partial = _partial_folder(folder)
     partial.mkdir(parents=True, exist_ok=True)
     total = len(names)
     out = np.empty((total, encoder.dim), dtype=np.float32)
-    progress(0, total)
-    for start in range(0, total, CHUNK):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
+    starts = list(range(0, total, CHUNK))
+
+    def encode_chunk(start: int) -> int:
+        if cancel is not None and cancel.cancelled:
+            return 0
         chunk_names = names[start:start + CHUNK]
         digest = hashlib.sha256("\n".join(chunk_names).encode("utf-8")).hexdigest()[:16]
         path = partial / f"{start:08d}-{digest}.npy"
@@ -180,7 +184,16 @@ def _encode_resumable(folder: Path, names: list[str], encoder: OnnxEncoder, prog
             with atomic_open(path, "wb") as fh:
                 np.save(fh, block, allow_pickle=False)
         out[start:start + len(chunk_names)] = block
-        progress(min(start + CHUNK, total), total)
+        return len(chunk_names)
+
+    progress(0, total)
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for count in pool.map(encode_chunk, starts):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            done += count
+            progress(done, total)
     return out
 
 

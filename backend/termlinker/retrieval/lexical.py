@@ -77,10 +77,14 @@ class LexicalIndex:
         q = sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), len(self.features)))
         return _l2_rows(q)
 
-    def scores(self, texts: list[str]) -> sp.csr_matrix:
-        """Cosine similarity of each text with each name (texts x names, zeros left out)."""
+    def prepare(self) -> None:
+        """Build the (features x names) matrix queries are multiplied with."""
         if self._transposed is None:
             self._transposed = self.matrix.T.tocsr()
+
+    def scores(self, texts: list[str]) -> sp.csr_matrix:
+        """Cosine similarity of each text with each name (texts x names, zeros left out)."""
+        self.prepare()
         return (self.vectorise(texts) @ self._transposed).tocsr()
 
     def save(self, folder: Path) -> list[str]:

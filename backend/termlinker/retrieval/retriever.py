@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..text import normalise
 from ..types import Candidate
@@ -29,6 +30,13 @@ class FusionConfig:
     lexical_candidates: int = 24  # names taken from the lexical channel per term
     ef: int = 96
     exact_bonus: float = 1.0  # added for ranking only: exact matches outrank everything else
+
+
+@dataclass(frozen=True)
+class Channels:
+    vectors: np.ndarray  # one encoding per term
+    dense_names: np.ndarray  # hnswlib's nearest names per term
+    lexical: list[sp.csr_matrix]  # lexical scores, in blocks of _LEXICAL_ROWS terms
 
 
 class Retriever:
@@ -53,18 +61,30 @@ class Retriever:
         # float32 in memory: gathering rows from the float16 memory map costs more than the
         # dot products themselves, and 41k HPO names take only 64 MB this way.
         self._vectors = np.asarray(bundle.vectors, dtype=np.float32)
+        bundle.lexical.prepare()  # before worker threads share it
 
-    def search(self, terms: list[str], top_k: int = 10, vectors: np.ndarray | None = None) -> list[list[Candidate]]:
-        """Top-k candidates per term; ``vectors`` are the terms' encodings when already computed."""
+    def channels(self, terms: list[str]) -> Channels:
+        """The heavy, thread-safe half of a search: encoding, hnswlib and lexical scores.
+
+        Several batches may run this at once on worker threads (onnxruntime, hnswlib and
+        scipy release the GIL); :meth:`search` then fuses on the caller's thread."""
+        vectors = self.encoder.encode_queries(terms)
+        labels, _ = self.bundle.dense.knn_query(vectors, k=min(self.fusion.dense_candidates, len(self.vocab.names)),
+                                                num_threads=1)
+        lexical = [self.bundle.lexical.scores(terms[i:i + _LEXICAL_ROWS]) for i in range(0, len(terms), _LEXICAL_ROWS)]
+        return Channels(vectors, labels, lexical)
+
+    def search(self, terms: list[str], top_k: int = 10, channels: Channels | None = None) -> list[list[Candidate]]:
+        """Top-k candidates per term; ``channels`` when :meth:`channels` already ran for ``terms``."""
         if not terms:
             return []
-        if vectors is None:
-            vectors = self.encoder.encode_queries(terms)
-        labels, _ = self.bundle.dense.knn_query(vectors, k=min(self.fusion.dense_candidates, len(self.vocab.names)))
+        if channels is None:
+            channels = self.channels(terms)
+        vectors, labels = channels.vectors, channels.dense_names
         out: list[list[Candidate]] = []
         k_lex = self.fusion.lexical_candidates
-        for start in range(0, len(terms), _LEXICAL_ROWS):
-            sparse = self.bundle.lexical.scores(terms[start:start + _LEXICAL_ROWS])
+        for block_no, sparse in enumerate(channels.lexical):
+            start = block_no * _LEXICAL_ROWS
             block = sparse.toarray()
             for row in range(block.shape[0]):
                 # Top lexical names from the row's non-zeros only: far fewer than all names.
