@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import re
 import string
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..errors import ModelError
-from ..rerank.prompt import clean_text, prompt_folder
+from ..rerank.prompt import clean_text, read_prompt_file
 
 DEFAULT_TEACHER_PROMPT = "teacher-v1"
 NONE_LABEL = "none"
@@ -108,17 +106,8 @@ def parse_question(user_text: str, template: "TeacherPrompt") -> tuple[str, list
 
 def load_teacher_prompt(version_or_path: str = DEFAULT_TEACHER_PROMPT) -> TeacherPrompt:
     """Load by version name (a file in the package) or by path to a ``.toml`` file."""
-    path = Path(version_or_path)
-    if path.suffix != ".toml":
-        path = prompt_folder() / f"{version_or_path}.toml"
-    if not path.exists():
-        raise ModelError(f"No teacher prompt {version_or_path!r} in {prompt_folder()}.")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        prompt = TeacherPrompt(str(raw["version"]), raw["system"], raw["user"], raw["candidate"])
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ModelError(f"Teacher prompt {path} is malformed ({exc}). It needs version, system, user "
-                         "and candidate.") from exc
+    path, raw = read_prompt_file(version_or_path, "teacher prompt", ("version", "system", "user", "candidate"))
+    prompt = TeacherPrompt(str(raw["version"]), str(raw["system"]), str(raw["user"]), str(raw["candidate"]))
     for field, needed in (("user", "{term}"), ("user", "{candidates}"), ("candidate", "{label}"),
                           ("candidate", "{name}")):
         if needed not in getattr(prompt, field):

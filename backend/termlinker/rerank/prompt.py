@@ -70,20 +70,33 @@ def available_prompts() -> list[str]:
     return sorted(p.stem for p in prompt_folder().glob("*.toml"))
 
 
-def load_template(version_or_path: str = DEFAULT_PROMPT) -> PromptTemplate:
-    """Load a template by version name (a file in the package) or by path to a ``.toml`` file."""
+def read_prompt_file(version_or_path: str, what: str, fields: tuple[str, ...]) -> tuple[Path, dict]:
+    """Read a prompt TOML by version name (a file in the package) or path; check ``fields`` exist."""
     path = Path(version_or_path)
     if path.suffix != ".toml":
         path = prompt_folder() / f"{version_or_path}.toml"
     if not path.exists():
-        raise ModelError(f"No prompt template {version_or_path!r}. Available: {', '.join(available_prompts())}.")
+        raise ModelError(f"No {what} {version_or_path!r}. Available: {', '.join(available_prompts())}.")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"The {what} {path} is not valid TOML ({exc}).") from exc
+    missing = [f for f in fields if f not in raw]
+    if missing:
+        raise ModelError(f"The {what} {path} is malformed: it needs {', '.join(fields)}; "
+                         f"missing {', '.join(missing)}.")
+    return path, raw
+
+
+def load_template(version_or_path: str = DEFAULT_PROMPT) -> PromptTemplate:
+    """Load a re-ranker template by version name or by path to a ``.toml`` file."""
+    path, raw = read_prompt_file(version_or_path, "prompt template",
+                                 ("version", "prefix", "term", "candidate", "positive", "negative"))
+    try:
         template = PromptTemplate(str(raw["version"]), raw["prefix"], raw["term"], raw["candidate"],
                                   tuple(raw["positive"]), tuple(raw["negative"]))
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ModelError(f"Prompt template {path} is malformed ({exc}). It needs version, prefix, term, "
-                         "candidate, positive and negative.") from exc
+    except TypeError as exc:
+        raise ModelError(f"Prompt template {path} is malformed ({exc}).") from exc
     if "{term}" not in template.term or "{candidate}" not in template.candidate:
         raise ModelError(f"Prompt template {path}: `term` must contain {{term}} and `candidate` {{candidate}}.")
     if not template.positive or not template.negative:
