@@ -1,0 +1,300 @@
+"""Fine-tune the retriever's encoder on labelled pairs, export it to ONNX and register it.
+
+Training-only: torch and sentence-transformers are imported inside the functions, never on the
+link path. The loss is MultipleNegativesRankingLoss over (term, gold name, hard negative): every
+other gold name in the batch is a negative too, so a batch never holds the same concept twice.
+
+Work lives in ``<data>/models/training/<name>/``: ``checkpoint/`` (model, optimizer and step,
+rewritten every few steps and on cancel) lets an interrupted run continue; ``model/`` with its
+``training.json`` is the finished sentence-transformers folder, and a rerun goes straight to the
+ONNX export. The new encoder is registered as ``<data>/models/encoders/<name>`` and is used only
+when asked for (``LinkerConfig(encoder=name)``, ``--encoder NAME``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..atomic import write_text
+from ..errors import Cancelled, InputError, ModelError
+from ..evaluation.metrics import RankingScores, score_rankings
+from ..models import DEFAULT_ENCODER, encoder_folder, ensure_encoder
+from ..paths import DataDirs
+from ..progress import CancelToken, ProgressFn, no_progress
+from ..vocab.model import Vocabulary
+from .dataset import DatasetManifest, read_jsonl
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DONE_MARKER = "training.json"
+
+
+@dataclass(frozen=True)
+class RetrieverTrainConfig:
+    epochs: int = 1
+    batch_size: int = 32
+    max_seq_length: int = 32  # terms and concept names are short; longer only costs time
+    learning_rate: float = 5e-5  # a few hundred pairs, one epoch: 2e-5 barely moves the model
+    warmup_share: float = 0.1
+    checkpoint_every: int = 20  # steps
+    seed: int = 0
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainPair:
+    anchor: str
+    positive: str
+    negative: str
+    concept_id: str
+
+
+@dataclass
+class RetrieverTrainReport:
+    name: str
+    encoder_folder: Path
+    source: str
+    pairs: int
+    steps: int
+    train_seconds: float  # 0 when the trained model was reused
+    resumed_from_step: int = 0
+    reused_model: bool = False
+    before: RankingScores | None = None
+    after: RankingScores | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"encoder {self.name} at {self.encoder_folder}",
+               f"trained on {self.pairs} pairs, {self.steps} steps"
+               + (" (reused the finished model)" if self.reused_model else f" in {self.train_seconds:.1f} s")
+               + (f", resumed at step {self.resumed_from_step}" if self.resumed_from_step else "")]
+        if self.before is not None and self.after is not None:
+            out.append(self.before.line("before (val)"))
+            out.append(self.after.line("after (val)"))
+        return out
+
+
+def default_name(today: date | None = None) -> str:
+    return f"minilm-ft-{(today or date.today()).isoformat()}"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or name == DEFAULT_ENCODER:
+        raise InputError(f"Encoder name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+                         f"(at most 64), and not {DEFAULT_ENCODER!r}, the default encoder.")
+    return name
+
+
+def work_folder(dirs: DataDirs, name: str) -> Path:
+    return dirs.models / "training" / name
+
+
+def base_source(dirs: DataDirs, base_encoder: str | None = None) -> Path:
+    """The sentence-transformers folder the base encoder was exported from (its manifest's ``source``)."""
+    from ..retrieval.encoder import EncoderManifest
+
+    manifest = EncoderManifest.load(ensure_encoder(dirs, base_encoder))
+    source = Path(manifest.source)
+    if not (source / "config.json").exists():
+        raise ModelError(f"The encoder {manifest.name!r} was exported from {source}, which is no longer there. "
+                         "Reinstall that model, or start from the default encoder (no --base).")
+    return source
+
+
+def load_pairs(dataset_dir: str | Path, split: str, vocab: Vocabulary, seed: int = 0) -> list[TrainPair]:
+    """Retriever pairs; a pair without a retriever negative gets a random other concept's name."""
+    rng = random.Random(seed)
+    out = []
+    for row in read_jsonl(Path(dataset_dir) / f"retriever_{split}.jsonl"):
+        negative = row.get("negative")
+        while not negative:
+            other = vocab.concepts[rng.randrange(len(vocab.concepts))]
+            if other.concept_id != row["concept_id"] or len(vocab.concepts) == 1:
+                negative = other.canonical_name
+        out.append(TrainPair(row["term"], row["positive"], negative, row["concept_id"]))
+    return out
+
+
+def plan_batches(pairs: list[TrainPair], batch_size: int, epochs: int, seed: int) -> list[list[TrainPair]]:
+    """Shuffled batches with no concept twice in a batch (a twin would be a false in-batch negative).
+
+    Deterministic for a seed, so a resumed run replays the same order and skips what it did."""
+    rng = random.Random(seed)
+    batches: list[list[TrainPair]] = []
+    for _ in range(epochs):
+        pending = pairs[:]
+        rng.shuffle(pending)
+        while pending:
+            batch, seen, rest = [], set(), []
+            for pair in pending:
+                if len(batch) < batch_size and pair.concept_id not in seen:
+                    batch.append(pair)
+                    seen.add(pair.concept_id)
+                else:
+                    rest.append(pair)
+            if len(batch) < 2 and batches:  # a lone leftover teaches nothing in-batch
+                break
+            batches.append(batch)
+            pending = rest
+    return batches
+
+
+def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, name: str | None = None,
+                    config: RetrieverTrainConfig = RetrieverTrainConfig(), base_encoder: str | None = None,
+                    evaluate: bool = True, progress: ProgressFn = no_progress,
+                    cancel: CancelToken | None = None) -> RetrieverTrainReport:
+    """Train (or resume, or reuse), export fp32 + int8 ONNX, register, and score before/after on validation."""
+    from ..retrieval.export import export_encoder
+    from ..retrieval.encoder import EncoderManifest
+
+    name = check_name(name or default_name())
+    if config.epochs < 1 or config.batch_size < 2:
+        raise InputError("--epochs must be at least 1 and --batch-size at least 2 (in-batch negatives need company).")
+    manifest = DatasetManifest.load(Path(dataset_dir))
+    warnings = []
+    if manifest.vocabulary_hash != vocab.content_hash():
+        warnings.append(f"the data was built against another version of {manifest.vocabulary!r}; "
+                        "concepts missing now are skipped")
+    pairs = [p for p in load_pairs(dataset_dir, "train", vocab, config.seed) if p.concept_id in vocab]
+    if not pairs:
+        raise InputError(f"{dataset_dir} has no training pairs. Build it with more labels "
+                         "(`termlinker distill dataset`).")
+    base_folder = ensure_encoder(dirs, base_encoder)
+    base = EncoderManifest.load(base_folder)
+    work = work_folder(dirs, name)
+    model_dir = work / "model"
+    report = RetrieverTrainReport(name, encoder_folder(dirs, name), "", len(pairs), 0, 0.0, warnings=warnings)
+    if (model_dir / DONE_MARKER).exists():
+        info = json.loads((model_dir / DONE_MARKER).read_text(encoding="utf-8"))
+        report.source, report.steps, report.reused_model = info["source"], info["steps"], True
+    else:
+        source = base_source(dirs, base_encoder)
+        report.source = str(source)
+        report.steps, report.resumed_from_step, report.train_seconds = _train(
+            source, pairs, work, config, progress, cancel)
+        write_text(model_dir / DONE_MARKER, json.dumps(
+            {"source": str(source), "base_encoder": base.name, "pairs": len(pairs), "steps": report.steps,
+             "dataset": str(Path(dataset_dir).resolve()), "config": asdict(config),
+             "train_seconds": round(report.train_seconds, 1)}, indent=2))
+        shutil.rmtree(work / "checkpoint", ignore_errors=True)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    export_encoder(model_dir, report.encoder_folder, name=name, max_length=base.max_length,
+                   query_prefix=base.query_prefix, passage_prefix=base.passage_prefix)
+    if evaluate:
+        val = [p for p in load_pairs(dataset_dir, "val", vocab, config.seed) if p.concept_id in vocab]
+        if val:
+            report.before = evaluate_pairs(dirs, vocab, base_encoder, val, config.threads)
+            report.after = evaluate_pairs(dirs, vocab, name, val, config.threads)
+        else:
+            report.warnings.append("no validation pairs: before/after not measured (raise the validation share)")
+    return report
+
+
+def evaluate_pairs(dirs: DataDirs, vocab: Vocabulary, encoder: str | None, pairs: list[TrainPair],
+                   threads: int | None = None) -> RankingScores:
+    """Retriever-only Acc@1/Acc@5 of ``encoder`` on ``pairs`` (builds its index if needed)."""
+    from ..linker import Linker, LinkerConfig
+
+    linker = Linker(LinkerConfig(vocabulary=vocab.info.name, encoder=encoder, threads=threads), dirs=dirs,
+                    vocabulary=vocab)
+    results = linker.link_terms(list(dict.fromkeys(p.anchor for p in pairs)), top_k=10)
+    ranked = {r.term: [c.concept_id for c in r.candidates] for r in results}
+    return score_rankings([p.concept_id for p in pairs], [ranked[p.anchor] for p in pairs])
+
+
+def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTrainConfig,
+           progress: ProgressFn, cancel: CancelToken | None) -> tuple[int, int, float]:
+    """Returns (steps, resumed_from_step, seconds). Raises Cancelled after saving a checkpoint."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    batches = plan_batches(pairs, config.batch_size, config.epochs, config.seed)
+    total = len(batches)
+    checkpoint = work / "checkpoint"
+    state = _load_checkpoint(checkpoint, total)
+    model = SentenceTransformer(str(checkpoint if state else source), device="cpu")
+    model.max_seq_length = config.max_seq_length
+    loss_fn = MultipleNegativesRankingLoss(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
+    warmup = max(1, int(total * config.warmup_share))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    start = 0
+    if state:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+    model.train()
+    began = time.monotonic()
+    progress(start, total)
+    for step in range(start, total):
+        if cancel is not None and cancel.cancelled:
+            _save_checkpoint(model, optimizer, scheduler, step, total, checkpoint)
+            raise Cancelled(f"Training stopped at step {step} of {total}; the progress is saved in {checkpoint}. "
+                            "Run the same command again to continue.")
+        batch = batches[step]
+        features = [_features(model, [getattr(p, col) for p in batch]) for col in ("anchor", "positive", "negative")]
+        loss = loss_fn(features, torch.empty(0))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        done = step + 1
+        progress(done, total)
+        if done % config.checkpoint_every == 0 and done < total:
+            _save_checkpoint(model, optimizer, scheduler, done, total, checkpoint)
+    seconds = time.monotonic() - began
+    partial = work / "model.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save(str(partial))
+    final = work / "model"
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    return total, start, seconds
+
+
+def _features(model, texts: list[str]) -> dict:
+    return dict(model.preprocess(texts))
+
+
+def _save_checkpoint(model, optimizer, scheduler, step: int, total: int, checkpoint: Path) -> None:
+    """Written beside and renamed over the old one: a crash mid-save keeps the previous checkpoint."""
+    import torch
+
+    tmp = checkpoint.with_name("checkpoint.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp))
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
+                "total": total}, tmp / "trainer_state.pt")
+    old = checkpoint.with_name("checkpoint.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if checkpoint.exists():
+        checkpoint.rename(old)
+    tmp.rename(checkpoint)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_checkpoint(checkpoint: Path, total: int) -> dict | None:
+    """A checkpoint of another plan (other data, batch size or epochs) is not resumed."""
+    import torch
+
+    path = checkpoint / "trainer_state.pt"
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a torn or foreign file: start over rather than fail
+        return None
+    return state if state.get("total") == total else None
