@@ -85,6 +85,8 @@ def _project_parser(sub: argparse._SubParsersAction) -> None:
 def _rerank_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank", action="store_true", help="re-rank the top-k with the local LLM")
     parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one)")
+    parser.add_argument("--encoder", help="retriever encoder: a name under models/encoders or a folder "
+                        "(default: the default encoder)")
 
 
 def _linker_config(args: argparse.Namespace, **kwargs):
@@ -93,7 +95,7 @@ def _linker_config(args: argparse.Namespace, **kwargs):
 
     reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2)
     return LinkerConfig(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
-                        reranker=reranker, **kwargs)
+                        reranker=reranker, encoder=getattr(args, "encoder", None), **kwargs)
 
 
 def _print_warnings(linker) -> None:

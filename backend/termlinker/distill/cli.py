@@ -32,11 +32,40 @@ def add_distill_parser(sub: argparse._SubParsersAction) -> None:
     label.add_argument("--store", help="label store (SQLite; default: LABELS with .labels.sqlite)")
     label.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     label.add_argument("-o", "--output", required=True, metavar="LABELS", help="labels as JSONL")
+    _add_dataset_parser(dsub)
+    _add_train_retriever_parser(dsub)
+
+
+def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
+    ds = dsub.add_parser("dataset", help="build retriever pairs and re-ranker examples from labels")
+    ds.add_argument("--labels", help="teacher labels (JSONL from `distill label`); only status ok is used")
+    ds.add_argument("--gold", help="your own gold pairs, term<TAB>concept id (wins over everything)")
+    ds.add_argument("--project", help="a review project (.tlproj): its approved decisions win over the teacher")
+    ds.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    ds.add_argument("--encoder", help="retriever encoder for hard negatives (default: the default encoder)")
+    ds.add_argument("--val-share", type=float, default=0.1, help="held-out share, by a hash of the term")
+    ds.add_argument("--negatives", type=int, default=3, help="re-ranker hard negatives per positive")
+    ds.add_argument("-o", "--output", required=True, metavar="DATASET_DIR")
+
+
+def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
+    tr = dsub.add_parser("train-retriever", help="fine-tune the retriever's encoder on a data folder")
+    tr.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `distill dataset`")
+    tr.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    tr.add_argument("--name", help="name of the new encoder (default: minilm-ft-<date>)")
+    tr.add_argument("--base", help="encoder to start from (default: the default encoder)")
+    tr.add_argument("--epochs", type=int, default=1)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--learning-rate", type=float, default=5e-5)
 
 
 def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
     if args.distill_command == "label":
         return _label(args, dirs)
+    if args.distill_command == "dataset":
+        return _dataset(args, dirs)
+    if args.distill_command == "train-retriever":
+        return _train_retriever(args, dirs)
     raise AssertionError(args.distill_command)
 
 
@@ -93,3 +122,54 @@ def _confirm() -> bool:
     if not sys.stdin or not sys.stdin.isatty():
         raise InputError("Confirmation needed but there is no terminal: add --yes to start labelling.")
     return input("Send these requests? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..linker import Linker, LinkerConfig
+    from ..vocab.store import VocabularyStore
+    from .dataset import DatasetConfig, build_dataset, merge_gold, read_review_decisions, read_teacher_labels, \
+        read_user_gold
+
+    if not (args.labels or args.gold or args.project):
+        raise InputError("Give at least one of --labels, --gold or --project.")
+    if args.negatives < 0:
+        raise InputError("--negatives cannot be negative.")
+    vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
+    pairs = []
+    if args.gold:
+        pairs += read_user_gold(args.gold)
+    if args.project:
+        pairs += read_review_decisions(args.project)
+    if args.labels:
+        pairs += read_teacher_labels(args.labels)
+    merged, stats = merge_gold(pairs, vocab)
+    linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
+                    vocabulary=vocab, progress=ProgressBar("indexing", enabled=not args.quiet))
+    manifest = build_dataset(merged, linker, args.output,
+                             DatasetConfig(val_share=args.val_share, negatives=args.negatives), source_stats=stats)
+    for source, counts in manifest.sources.items():
+        if counts["read"]:
+            print(f"termlinker: {source}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    print("termlinker: wrote " + ", ".join(f"{k} {v}" for k, v in manifest.counts.items()) + f" to {args.output}",
+          file=sys.stderr)
+    return 0
+
+
+def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..vocab.store import VocabularyStore
+    from .train_retriever import RetrieverTrainConfig, train_retriever
+
+    vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
+    config = RetrieverTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                  threads=args.threads)
+    bar = ProgressBar("training", enabled=not args.quiet)
+    try:
+        report = train_retriever(args.dataset, vocab, dirs, args.name, config, base_encoder=args.base, progress=bar)
+    finally:
+        bar.close()
+    for warning in report.warnings:
+        print(f"termlinker: warning: {warning}", file=sys.stderr)
+    print("\n".join(report.lines()))
+    print(f"The new encoder is not the default. Use it with: termlinker link ... --encoder {report.name}"
+          f" (or termlinker evaluate ... --encoder {report.name})")
+    return 0
