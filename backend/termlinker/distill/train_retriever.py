@@ -13,6 +13,7 @@ when asked for (``LinkerConfig(encoder=name)``, ``--encoder NAME``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -221,8 +222,9 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
     torch.manual_seed(config.seed)
     batches = plan_batches(pairs, config.batch_size, config.epochs, config.seed)
     total = len(batches)
+    plan = hashlib.sha256(json.dumps([[p.anchor for p in b] for b in batches]).encode()).hexdigest()
     checkpoint = work / "checkpoint"
-    state = _load_checkpoint(checkpoint, total)
+    state = _load_checkpoint(checkpoint, plan)
     model = SentenceTransformer(str(checkpoint if state else source), device="cpu")
     model.max_seq_length = config.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model)
@@ -240,7 +242,7 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
     progress(start, total)
     for step in range(start, total):
         if cancel is not None and cancel.cancelled:
-            _save_checkpoint(model, optimizer, scheduler, step, total, checkpoint)
+            _save_checkpoint(model, optimizer, scheduler, step, plan, checkpoint)
             raise Cancelled(f"Training stopped at step {step} of {total}; the progress is saved in {checkpoint}. "
                             "Run the same command again to continue.")
         batch = batches[step]
@@ -254,7 +256,7 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
         done = step + 1
         progress(done, total)
         if done % config.checkpoint_every == 0 and done < total:
-            _save_checkpoint(model, optimizer, scheduler, done, total, checkpoint)
+            _save_checkpoint(model, optimizer, scheduler, done, plan, checkpoint)
     seconds = time.monotonic() - began
     partial = work / "model.partial"
     shutil.rmtree(partial, ignore_errors=True)
@@ -269,7 +271,7 @@ def _features(model, texts: list[str]) -> dict:
     return dict(model.preprocess(texts))
 
 
-def _save_checkpoint(model, optimizer, scheduler, step: int, total: int, checkpoint: Path) -> None:
+def _save_checkpoint(model, optimizer, scheduler, step: int, plan: str, checkpoint: Path) -> None:
     """Written beside and renamed over the old one: a crash mid-save keeps the previous checkpoint."""
     import torch
 
@@ -277,7 +279,7 @@ def _save_checkpoint(model, optimizer, scheduler, step: int, total: int, checkpo
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
-                "total": total}, tmp / "trainer_state.pt")
+                "plan": plan}, tmp / "trainer_state.pt")
     old = checkpoint.with_name("checkpoint.old")
     shutil.rmtree(old, ignore_errors=True)
     if checkpoint.exists():
@@ -286,7 +288,7 @@ def _save_checkpoint(model, optimizer, scheduler, step: int, total: int, checkpo
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _load_checkpoint(checkpoint: Path, total: int) -> dict | None:
+def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:
     """A checkpoint of another plan (other data, batch size or epochs) is not resumed."""
     import torch
 
@@ -297,4 +299,4 @@ def _load_checkpoint(checkpoint: Path, total: int) -> dict | None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a torn or foreign file: start over rather than fail
         return None
-    return state if state.get("total") == total else None
+    return state if state.get("plan") == plan else None
