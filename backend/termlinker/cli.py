@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     mprep = msub.add_parser("prepare", help="export the default encoder to ONNX (needs torch once)")
     mprep.add_argument("--force", action="store_true")
     msub.add_parser("list", help="installed encoders and re-rankers (* = active re-ranker)")
+    mreg = msub.add_parser("register", help="register a GGUF re-ranker (its sha256 is recorded)")
+    mreg.add_argument("name")
+    mreg.add_argument("path")
+    mreg.add_argument("--base-model", default="unknown", help="what the model was trained from")
+    mreg.add_argument("--prompt", default=None, help="prompt template version (default: the re-ranker's)")
+    mreg.add_argument("--activate", action="store_true")
+    mact = msub.add_parser("activate", help="make a re-ranker the one --rerank uses")
+    mact.add_argument("name")
+    msub.add_parser("rollback", help="re-activate the re-ranker that was active before")
 
     bench = sub.add_parser("bench", help="speed, memory and index recall figures (writes JSON)")
     bench.add_argument("--vocab", default="hpo")
@@ -283,10 +292,29 @@ def _models(args: argparse.Namespace, dirs: DataDirs) -> int:
         folder = ensure_encoder(dirs.ensure(), force=args.force, progress=_bar(args, "exporting"))
         print(f"encoder ready at {folder}")
         return 0
+    if args.models_command in ("register", "activate", "rollback"):
+        return _reranker_registry(args, dirs)
     root = encoder_folder(dirs).parent
     for folder in sorted(root.glob("*/encoder.json")) if root.exists() else []:
         print(folder.parent.name, folder.parent)
     _list_rerankers(dirs)
+    return 0
+
+
+def _reranker_registry(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from .rerank.prompt import DEFAULT_PROMPT
+    from .rerank.registry import RerankerRegistry
+
+    registry = RerankerRegistry(dirs.ensure())
+    if args.models_command == "register":
+        model = registry.register(args.name, args.path, args.base_model, args.prompt or DEFAULT_PROMPT,
+                                  activate=args.activate)
+        print(f"registered re-ranker {model.name} ({model.sha256[:12]}){' and activated it' if args.activate else ''}")
+    elif args.models_command == "activate":
+        registry.activate(args.name)
+        print(f"active re-ranker: {args.name}")
+    else:
+        print(f"rolled back; active re-ranker: {registry.rollback()}")
     return 0
 
 
