@@ -7,8 +7,11 @@ onnxruntime and the tokenizer.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import warnings
 import shutil
 import tempfile
 from pathlib import Path
@@ -63,6 +66,9 @@ def export_encoder(source: str | os.PathLike[str], target: str | os.PathLike[str
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own bar reports the export
     model = AutoModel.from_pretrained(str(source))
     model.eval()
     wrapped = Pooled(model)
@@ -70,7 +76,9 @@ def export_encoder(source: str | os.PathLike[str], target: str | os.PathLike[str
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         dummy = torch.ones((2, 8), dtype=torch.long)
-        with torch.no_grad():
+        # The exporters' tracing and pre-processing advice is for their developers, not our users.
+        with torch.no_grad(), warnings.catch_warnings(), _quiet_root_logger():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapped, (dummy, torch.ones_like(dummy), torch.zeros_like(dummy)), str(work / "model.onnx"),
                 input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
@@ -78,7 +86,7 @@ def export_encoder(source: str | os.PathLike[str], target: str | os.PathLike[str
                               "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}},
                 opset_version=17, dynamo=False,
             )
-        quantize_dynamic(str(work / "model.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(work / "model.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8)
         shutil.copy2(source / "tokenizer.json", work / "tokenizer.json")
         dim = int(model.config.hidden_size)
         files = {f: sha256_file(work / f) for f in ("model.onnx", "model.int8.onnx", "tokenizer.json")}
@@ -96,3 +104,14 @@ def export_encoder(source: str | os.PathLike[str], target: str | os.PathLike[str
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
