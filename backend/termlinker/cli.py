@@ -96,13 +96,16 @@ def _rerank_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one)")
     parser.add_argument("--encoder", help="retriever encoder: a name under models/encoders or a folder "
                         "(default: the default encoder)")
+    parser.add_argument("--gpu-layers", type=int, default=0, metavar="N",
+                        help="re-ranker layers offloaded to a GPU (llama.cpp built with GPU support; -1 = all)")
 
 
 def _linker_config(args: argparse.Namespace, **kwargs):
     from .linker import LinkerConfig
     from .rerank.reranker import RerankerConfig
 
-    reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2)
+    reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2,
+                              n_gpu_layers=getattr(args, "gpu_layers", 0) or 0)
     return LinkerConfig(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
                         reranker=reranker, encoder=getattr(args, "encoder", None), **kwargs)
 
