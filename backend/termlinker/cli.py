@@ -37,14 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     _rerank_options(link)
     link.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
                       help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
+    link.add_argument("--split", action="store_true",
+                      help="a term may name several concepts (高血压；冠心病): also link each part (jsonl: \"concepts\")")
 
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
     ev.add_argument("--vocab", default="hpo")
-    ev.add_argument("--dataset", choices=["askapatient"], help="a benchmark dataset from the shared data folder")
+    ev.add_argument("--dataset", choices=["askapatient", "chip-cdn"], help="a benchmark dataset from the shared data folder")
     ev.add_argument("--fold", default="0", help="fold number, or 'all' (askapatient)")
     ev.add_argument("--split", choices=["test", "validation"], default="test")
-    ev.add_argument("--data-dir", help="folder holding askapatient/ (default: ../shared/data)")
+    ev.add_argument("--data-dir", help="folder holding askapatient/ or chip-cdn/ (default: ../shared/data)")
+    ev.add_argument("--folds", type=int, default=5, help="chip-cdn: number of cross-validation folds (default 5)")
+    ev.add_argument("--whole", action="store_true", help="chip-cdn: do not split terms into parts")
     ev.add_argument("--json", help="write the report as JSON to this file")
     _rerank_options(ev)
     ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
@@ -193,7 +197,7 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
             spooled.unlink(missing_ok=True)
     for warning in terms.warnings:
         print(f"termlinker: note: {warning}", file=sys.stderr)
-    config = _linker_config(args, top_k=args.top_k, enrich_from=tuple(args.enrich))
+    config = _linker_config(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split)
     linker = Linker(config, dirs=dirs, progress=_bar(args, "indexing"))
     _print_warnings(linker)
     bar = _bar(args, "linking ")
@@ -228,6 +232,22 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
                         progress=_bar(args, "indexing"))
         for fold in folds:
             reports.append(evaluate_askapatient(fold, args.split, args.data_dir, linker=linker))
+    elif args.dataset == "chip-cdn":
+        from .evaluation.datasets import chip_cdn_vocabulary
+        from .evaluation.runner import evaluate_chip_cdn
+
+        if args.folds < 2:
+            raise InputError("--folds must be at least 2.")
+        if args.fold == "all":
+            folds = range(args.folds)
+        elif args.fold.isdigit() and int(args.fold) < args.folds:
+            folds = [int(args.fold)]
+        else:
+            raise InputError(f"--fold must be 0-{args.folds - 1} or 'all'.")
+        linker = Linker(config, dirs=dirs, vocabulary=chip_cdn_vocabulary(args.data_dir),
+                        progress=_bar(args, "indexing"))
+        for fold in folds:
+            reports.append(evaluate_chip_cdn(fold, args.folds, args.data_dir, split=not args.whole, linker=linker))
     elif args.data:
         from .evaluation.datasets import read_gold_tsv
 

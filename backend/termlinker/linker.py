@@ -30,6 +30,7 @@ class LinkerConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     rerank: bool = False  # re-rank the top-k with the local LLM (see rerank/)
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
+    split_multi: bool = False  # also link each sub-span of a term (text.split_terms) -> LinkResult.concepts
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,36 @@ class Linker:
 
     def _finish(self, batch: list[TermCount], texts: list[str], notes: list[tuple[str, ...]], channels: Future,
                 k: int, reranker: Reranker | None) -> Generator[LinkResult, None, int]:
-        for item, text, note, candidates in zip(batch, texts, notes,
-                                                self.retriever.search(texts, k, channels=channels.result())):
+        multi = self._span_concepts(texts) if self.config.split_multi else [()] * len(texts)
+        for item, text, note, concepts, candidates in zip(batch, texts, notes, multi,
+                                                          self.retriever.search(texts, k, channels=channels.result())):
             if reranker is None:
-                yield LinkResult(item.term, item.count, tuple(candidates), warnings=note)
+                yield LinkResult(item.term, item.count, tuple(candidates), warnings=note, concepts=concepts)
                 continue
             out = reranker.rerank(text, candidates)
             yield LinkResult(item.term, item.count, out.candidates, reranked=out.reranked, no_match=out.no_match,
-                             warnings=note)
+                             warnings=note, concepts=concepts)
         return len(batch)
+
+    def _span_concepts(self, texts: list[str]) -> list[tuple]:
+        """Per text: the top-1 concept of each sub-span (distinct, in span order) when it splits into
+        several, else ``()``. All spans of a batch are searched together."""
+        from .text import split_terms
+
+        spans = [split_terms(t) for t in texts]
+        flat = list(dict.fromkeys(s for group in spans if len(group) > 1 for s in group))
+        best = {s: c[0] for s, c in zip(flat, self.retriever.search(flat, 1)) if c}
+        out: list[tuple] = []
+        for group in spans:
+            if len(group) < 2:
+                out.append(())
+                continue
+            chosen = {}
+            for s in group:
+                if s in best:
+                    chosen.setdefault(best[s].concept_id, best[s])
+            out.append(tuple(chosen.values()) if len(chosen) > 1 else ())
+        return out
 
     @property
     def description(self) -> str:

@@ -30,13 +30,17 @@ class LinkResult:
     reranked: bool = False
     no_match: bool = False
     warnings: tuple[str, ...] = field(default=())
+    # With LinkerConfig(split_multi=True): the best concept of each sub-span, when a term
+    # names several concepts ("高血压；冠心病"). Empty otherwise; ``candidates`` stays the
+    # ranking for the whole term.
+    concepts: tuple[Candidate, ...] = field(default=())
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "term": self.term,
             "count": self.count,
             "candidates": [
@@ -44,3 +48,8 @@ class LinkResult:
             ],
             "reranked": self.reranked,
         }
+        if len(self.concepts) > 1:
+            out["concepts"] = [
+                {"id": c.concept_id, "name": c.name, "score": round(float(c.score), 6)} for c in self.concepts
+            ]
+        return out

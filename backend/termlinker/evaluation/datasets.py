@@ -73,3 +73,67 @@ def askapatient_split(fold: int, split: str, data_dir: str | Path | None = None)
             if len(parts) >= 3 and parts[2].strip():
                 out.append(Example(parts[2].strip(), parts[0].strip()))
     return out
+
+
+# --- CHIP-CDN (Chinese diagnosis normalisation to ICD-10 Beijing v6.01 names) -------------
+
+CHIP_CDN_FOLDS = 5
+CHIP_CDN_SEED = 13
+
+
+@dataclass(frozen=True)
+class MultiExample:
+    """A raw diagnosis and its gold concept NAMES (CHIP-CDN's answers are names, not codes)."""
+
+    term: str
+    golds: tuple[str, ...]
+
+
+def chip_cdn_dir(data_dir: str | Path | None) -> Path:
+    folder = Path(data_dir or DEFAULT_DATA_DIR) / "chip-cdn"
+    if not (folder / "train.json").exists() or not (folder / "icd10-beijing-v601.tsv").exists():
+        raise InputError(f"CHIP-CDN data not found in {folder} (train.json, icd10-beijing-v601.tsv). "
+                         "Pass --data-dir pointing at the folder holding chip-cdn/.")
+    return folder
+
+
+def read_chip_cdn(data_dir: str | Path | None = None) -> list[MultiExample]:
+    """train.json: ``[{"text", "normalized_result": "name1##name2"}, ...]``, in file order."""
+    path = chip_cdn_dir(data_dir) / "train.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for item in raw:
+        golds = tuple(dict.fromkeys(g.strip() for g in str(item.get("normalized_result", "")).split("##") if g.strip()))
+        term = str(item.get("text", "")).strip()
+        if term and golds:
+            out.append(MultiExample(term, golds))
+    return out
+
+
+def chip_cdn_vocabulary(data_dir: str | Path | None = None) -> Vocabulary:
+    from ..vocab.loaders import load_table
+
+    return load_table(chip_cdn_dir(data_dir) / "icd10-beijing-v601.tsv", name="icd10-beijing-v601")
+
+
+def fold_of(n: int, folds: int = CHIP_CDN_FOLDS, seed: int = CHIP_CDN_SEED) -> list[int]:
+    """Fold number of each of ``n`` items: a seeded shuffle dealt round-robin (sizes differ by ≤ 1)."""
+    import random
+
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    out = [0] * n
+    for rank, i in enumerate(order):
+        out[i] = rank % folds
+    return out
+
+
+def cross_validation_split(examples: list, fold: int, folds: int = CHIP_CDN_FOLDS,
+                           seed: int = CHIP_CDN_SEED) -> tuple[list, list]:
+    """(train, test) for ``fold``: test is that fold's share, train the rest, both in input order."""
+    if not 0 <= fold < folds:
+        raise InputError(f"fold must be 0-{folds - 1}.")
+    assignment = fold_of(len(examples), folds, seed)
+    train = [e for e, f in zip(examples, assignment) if f != fold]
+    test = [e for e, f in zip(examples, assignment) if f == fold]
+    return train, test

@@ -43,3 +43,39 @@ def score_rankings(golds: Sequence[str | set[str]], predictions: Sequence[Sequen
         mrr=sum(1.0 / r for r in ranks if r is not None) / n,
         recall10=sum(1 for r in ranks if r is not None and r <= 10) / n,
     )
+
+
+@dataclass(frozen=True)
+class SetScores:
+    """Micro-averaged precision/recall/F1 of predicted sets against gold sets, and exact-set accuracy."""
+
+    n: int
+    precision: float
+    recall: float
+    f1: float
+    exact: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def line(self, label: str = "") -> str:
+        head = f"{label:<14}" if label else ""
+        return (f"{head}n={self.n:<6} P={self.precision:.3f}  R={self.recall:.3f}  F1={self.f1:.3f}  "
+                f"exact={self.exact:.3f}")
+
+
+def score_sets(golds: Sequence[set[str] | Sequence[str]], predictions: Sequence[set[str] | Sequence[str]]) -> SetScores:
+    n = len(golds)
+    if n == 0:
+        return SetScores(0, 0.0, 0.0, 0.0, 0.0)
+    tp = n_pred = n_gold = exact = 0
+    for gold, pred in zip(golds, predictions):
+        g, p = set(gold), set(pred)
+        tp += len(g & p)
+        n_pred += len(p)
+        n_gold += len(g)
+        exact += g == p
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return SetScores(n, precision, recall, f1, exact / n)

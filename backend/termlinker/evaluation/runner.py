@@ -8,14 +8,15 @@ from pathlib import Path
 from ..linker import Linker, LinkerConfig, TermCount
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
-from .datasets import Example, askapatient_split, askapatient_vocabulary
-from .metrics import RankingScores, score_rankings
+from .datasets import (Example, MultiExample, askapatient_split, askapatient_vocabulary, chip_cdn_vocabulary,
+                       cross_validation_split, read_chip_cdn)
+from .metrics import RankingScores, SetScores, score_rankings, score_sets
 
 
 @dataclass
 class Report:
     label: str
-    scores: dict[str, RankingScores] = field(default_factory=dict)
+    scores: dict[str, RankingScores | SetScores] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"label": self.label, "scores": {k: v.to_json() for k, v in self.scores.items()}}
@@ -59,3 +60,43 @@ def evaluate_askapatient(fold: int, split: str = "test", data_dir: str | Path | 
     train_terms = {e.term.lower() for e in askapatient_split(fold, "train", data_dir)}
     unseen = {e.term.lower() for e in examples if e.term.lower() not in train_terms}
     return evaluate_examples(linker, examples, f"askapatient fold {fold} {split}", unseen=unseen)
+
+
+def evaluate_multi(linker: Linker, examples: list[MultiExample], label: str, split: bool = True,
+                   progress: ProgressFn = no_progress) -> Report:
+    """Gold answers are concept NAMES (CHIP-CDN): predicted concepts are compared by canonical name.
+
+    "single": Acc@1/Acc@5 on the items with one gold name, over the whole term's ranking.
+    "set": micro P/R/F1 on all items; the predicted set is the top-1 of each sub-span when
+    ``split`` and the term splits (LinkResult.concepts), else the top-1 of the whole term."""
+    from dataclasses import replace
+
+    linker.config = replace(linker.config, split_multi=split)
+    terms = list(dict.fromkeys(e.term for e in examples))
+    results = {r.term: r for r in linker.link((TermCount(t) for t in terms), top_k=10, progress=progress,
+                                              total=len(terms), rerank=False)}
+    ranked, predicted = [], []
+    for e in examples:
+        r = results[e.term]
+        ranked.append(list(dict.fromkeys(c.name for c in r.candidates)))
+        chosen = r.concepts or r.candidates[:1]
+        predicted.append({c.name for c in chosen})
+    single = [(e.golds[0], p) for e, p in zip(examples, ranked) if len(e.golds) == 1]
+    report = Report(label)
+    report.scores["single"] = score_rankings([g for g, _ in single], [p for _, p in single])
+    report.scores["set"] = score_sets([set(e.golds) for e in examples], predicted)
+    return report
+
+
+def evaluate_chip_cdn(fold: int, folds: int = 5, data_dir: str | Path | None = None, split: bool = True,
+                      config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
+                      progress: ProgressFn = no_progress, linker: Linker | None = None,
+                      limit: int | None = None) -> Report:
+    """The test share of ``fold`` (seeded ``folds``-fold split of train.json); ``limit`` keeps its first items."""
+    if linker is None:
+        linker = Linker(config, dirs=dirs, vocabulary=chip_cdn_vocabulary(data_dir), progress=progress)
+    _, test = cross_validation_split(read_chip_cdn(data_dir), fold, folds)
+    if limit is not None:
+        test = test[:limit]
+    mode = "split" if split else "whole"
+    return evaluate_multi(linker, test, f"chip-cdn fold {fold}/{folds} test ({mode})", split=split)

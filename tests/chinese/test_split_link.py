@@ -1,0 +1,40 @@
+"""LinkerConfig(split_multi=True) and ``link --split``: one term, several concepts."""
+
+from __future__ import annotations
+
+import json
+
+from termlinker.cli import main
+from termlinker.linker import Linker, LinkerConfig
+from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
+
+CONCEPTS = [Concept("I10", "高血压"), Concept("I25.1", "冠心病"), Concept("E11", "2型糖尿病"),
+            Concept("R51", "头痛")]
+
+
+def _vocab():
+    return Vocabulary(VocabularyInfo("zh-mini", language="zh"), CONCEPTS)
+
+
+def test_split_multi_links_each_part_and_keeps_the_single_best(home):
+    term = "高血压；冠心病"
+    plain = Linker(LinkerConfig(top_k=3), dirs=home, vocabulary=_vocab()).link_terms([term, "头痛"])
+    assert all(r.concepts == () for r in plain)
+    split = Linker(LinkerConfig(top_k=3, split_multi=True), dirs=home, vocabulary=_vocab()).link_terms([term, "头痛"])
+    assert [c.concept_id for c in split[0].concepts] == ["I10", "I25.1"]
+    assert split[0].candidates == plain[0].candidates  # the single-answer ranking is unchanged
+    assert split[1].concepts == ()  # nothing to split
+    assert "concepts" not in split[1].to_json()
+
+
+def test_link_split_option_writes_concepts_in_jsonl(home, tmp_path):
+    vocab = tmp_path / "zh.tsv"
+    vocab.write_text("".join(f"{c.concept_id}\t{c.canonical_name}\n" for c in CONCEPTS), encoding="utf-8")
+    terms = tmp_path / "terms.txt"
+    terms.write_text("高血压，冠心病\n头痛\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["--home", str(home.root), "-q", "link", str(terms), "--vocab", str(vocab), "--format", "jsonl",
+                 "--split", "-o", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [c["id"] for c in lines[0]["concepts"]] == ["I10", "I25.1"]
+    assert "concepts" not in lines[1]
