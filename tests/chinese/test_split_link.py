@@ -38,3 +38,27 @@ def test_link_split_option_writes_concepts_in_jsonl(home, tmp_path):
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert [c["id"] for c in lines[0]["concepts"]] == ["I10", "I25.1"]
     assert "concepts" not in lines[1]
+
+
+def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
+    folder = tmp_path / "data" / "chip-cdn"
+    folder.mkdir(parents=True)
+    (folder / "icd10-beijing-v601.tsv").write_text(
+        "code\tname\n" + "".join(f"{c.concept_id}\t{c.canonical_name}\n" for c in CONCEPTS), encoding="utf-8")
+    items = [{"text": "高血压", "normalized_result": "高血压"},
+             {"text": "高血压；冠心病", "normalized_result": "高血压##冠心病"},
+             {"text": "头痛", "normalized_result": "头痛"},
+             {"text": "2型糖尿病", "normalized_result": "2型糖尿病"}] * 3
+    (folder / "train.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "report.json"
+    args = ["--home", str(home.root), "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
+            "--folds", "3", "--fold", "all", "--json", str(out)]
+    assert main(args) == 0
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert len(payload["reports"]) == 3
+    assert payload["mean"]["single"]["acc1"] == 1.0
+    assert payload["mean"]["set"]["f1"] == 1.0  # the two-concept item is solved only by splitting
+    assert main(args[:-2] + ["--whole", "--fold", "0"]) == 0
+    assert "(whole)" in capsys.readouterr().out
+    assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
+                 "--fold", "7"]) == 2
