@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -43,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if len(argv) > 1:
         window.open_project(argv[1])
+    quit_after = os.environ.get("TERMLINKER_DESKTOP_QUIT_AFTER_MS")  # smoke tests of installed bundles
+    if quit_after:
+        QTimer.singleShot(int(quit_after), app.quit)
     return app.exec()
 
 
