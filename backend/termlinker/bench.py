@@ -123,7 +123,7 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
         t0 = time.perf_counter()
         exact = np.argsort(-(queries @ all_vectors.T), axis=1)[:, :10]
         exact_s = time.perf_counter() - t0
-        bundle.dense.set_ef(linker.config.fusion.ef)
+        bundle.dense.set_ef(linker.retriever.fusion.ef)
         t0 = time.perf_counter()
         approx, _ = bundle.dense.knn_query(queries, k=10)
         hnsw_s = time.perf_counter() - t0

@@ -39,9 +39,10 @@ def main() -> None:
         for enrich in ((), ("hpo",)):
             config = LinkerConfig(encoder_variant=variant, threads=2, enrich_from=enrich)
             linker = Linker(config, dirs=dirs, vocabulary=askapatient_vocabulary(args.data_dir))
-            weights = [float(w) for w in args.weights.split(",")] if args.weights else [config.fusion.dense_weight]
+            default = [linker.retriever.fusion.dense_weight]
+            weights = [float(w) for w in args.weights.split(",")] if args.weights else default
             for weight in weights:
-                linker.retriever.fusion = replace(config.fusion, dense_weight=weight)
+                linker.retriever.fusion = replace(linker.retriever.fusion, dense_weight=weight)
                 start = time.perf_counter()
                 per_fold = [evaluate_askapatient(f, args.split, args.data_dir, linker=linker).to_json() for f in folds]
                 mean = {subset: {k: sum(r["scores"][subset][k] for r in per_fold) / len(per_fold)
