@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         print("termlinker: interrupted; nothing was written.", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        with contextlib.suppress(Exception):
-            sys.stdout.close()
+        # The reader (`| head`) left: point stdout at /dev/null so the interpreter's final
+        # flush does not complain a second time.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
