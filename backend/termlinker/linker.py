@@ -175,7 +175,6 @@ class Linker:
         return f"{info.name} {info.version}".strip()
 
 
-
 def _batches(items: Iterable[TermCount], size: int) -> Iterator[list[TermCount]]:
     batch: list[TermCount] = []
     for item in items:
