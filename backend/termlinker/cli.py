@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
     link.add_argument("--split", action="store_true",
                       help="a term may name several concepts (高血压；冠心病): also link each part (jsonl: \"concepts\")")
+    link.add_argument("--aliases", action="append", default=[], metavar="FILE",
+                      help="learn labelled terms as synonyms: term<TAB>concept id file or review project .tlproj "
+                      "(approved decisions); repeatable")
 
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
@@ -50,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data-dir", help="folder holding askapatient/ or chip-cdn/ (default: ../shared/data)")
     ev.add_argument("--folds", type=int, default=5, help="chip-cdn: number of cross-validation folds (default 5)")
     ev.add_argument("--whole", action="store_true", help="chip-cdn: do not split terms into parts")
+    ev.add_argument("--no-learn", action="store_true",
+                    help="chip-cdn: do not learn the other folds' labelled terms as synonyms (learned by default)")
     ev.add_argument("--json", help="write the report as JSON to this file")
     _rerank_options(ev)
     ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
@@ -200,7 +205,8 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
             spooled.unlink(missing_ok=True)
     for warning in terms.warnings:
         print(f"termlinker: note: {warning}", file=sys.stderr)
-    config = _linker_config(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split)
+    config = _linker_config(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split,
+                            aliases_from=tuple(args.aliases))
     linker = Linker(config, dirs=dirs, progress=_bar(args, "indexing"))
     _print_warnings(linker)
     bar = _bar(args, "linking ")
@@ -236,8 +242,8 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
         for fold in folds:
             reports.append(evaluate_askapatient(fold, args.split, args.data_dir, linker=linker))
     elif args.dataset == "chip-cdn":
-        from .evaluation.datasets import chip_cdn_vocabulary
-        from .evaluation.runner import evaluate_chip_cdn
+        from .evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
+        from .evaluation.runner import evaluate_chip_cdn, learned_fold_vocabulary
 
         if args.folds < 2:
             raise InputError("--folds must be at least 2.")
@@ -247,9 +253,18 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
             folds = [int(args.fold)]
         else:
             raise InputError(f"--fold must be 0-{args.folds - 1} or 'all'.")
-        linker = Linker(config, dirs=dirs, vocabulary=chip_cdn_vocabulary(args.data_dir),
-                        progress=_bar(args, "indexing"))
+        base = chip_cdn_vocabulary(args.data_dir)
+        examples = read_chip_cdn(args.data_dir)
+        linker = None
         for fold in folds:
+            if linker is None or not args.no_learn:
+                train, _ = cross_validation_split(examples, fold, args.folds)
+                vocab = base if args.no_learn else learned_fold_vocabulary(base, train)
+                if not args.quiet:
+                    print(f"termlinker: fold {fold}: " + ("nothing learned (--no-learn)" if args.no_learn else
+                          f"{len(vocab.names) - len(base.names)} labelled terms of the other folds learned as "
+                          "synonyms (--no-learn: off)"), file=sys.stderr)
+                linker = Linker(config, dirs=dirs, vocabulary=vocab, progress=_bar(args, "indexing"))
             reports.append(evaluate_chip_cdn(fold, args.folds, args.data_dir, split=not args.whole, linker=linker))
     elif args.data:
         from .evaluation.datasets import read_gold_tsv

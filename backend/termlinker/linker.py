@@ -34,6 +34,9 @@ class LinkerConfig:
     rerank: bool = False  # re-rank the top-k with the local LLM (see rerank/)
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     split_multi: bool = False  # also link each sub-span of a term (text.split_terms) -> LinkResult.concepts
+    # Labelled pairs learned as synonyms (vocab.aliases): gold files (term<TAB>concept id) and
+    # review projects (.tlproj, approved decisions).
+    aliases_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,14 @@ class Linker:
             vocabulary = vocabulary or store.get(config.vocabulary)
             for source in config.enrich_from:
                 vocabulary, _ = enrich_with(vocabulary, store.get(source))
+        self.warnings: list[str] = []  # problems the caller should show (the CLI prints them on stderr)
+        if config.aliases_from:
+            vocabulary = self._learn(vocabulary)
         self.vocabulary = vocabulary
         # Parallelism comes from running batches side by side, each on one onnxruntime
         # thread: measured on 2 cores, that beats one batch at a time on 2 threads.
         self.workers = max(1, config.threads or os.cpu_count() or 1)
         self.encoder = open_encoder(self.dirs, config.encoder, config.encoder_variant, threads=1)
-        self.warnings: list[str] = []  # problems the caller should show (the CLI prints them on stderr)
         index_params, fusion = self._language_defaults()
         bundle, self.index_rebuilt = open_or_build(self.dirs.indexes, self.vocabulary, self.encoder, index_params,
                                                    progress=progress, cancel=cancel, threads=self.workers)
@@ -76,6 +81,16 @@ class Linker:
         self.reranker: Reranker | None = None
         if config.rerank:
             self.reranker = self._open_reranker()
+
+    def _learn(self, vocabulary: Vocabulary) -> Vocabulary:
+        from .vocab.aliases import learn_aliases, read_alias_sources
+
+        learned, report = learn_aliases(vocabulary, read_alias_sources(self.config.aliases_from))
+        if report.unknown_concepts:
+            self.warnings.append(f"{report.unknown_concepts} labelled pair(s) name concepts that are not in "
+                                 f"{vocabulary.info.name!r} and were not learned; check that the gold files and "
+                                 "projects were made with this vocabulary")
+        return learned
 
     def _language_defaults(self) -> tuple[IndexParams, FusionConfig]:
         """Chinese names are matched on 1-2 character n-grams (no word boundaries to lean on);

@@ -52,7 +52,7 @@ def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
     (folder / "train.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "report.json"
     args = ["--home", str(home.root), "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
-            "--folds", "3", "--fold", "all", "--json", str(out)]
+            "--folds", "3", "--fold", "all", "--no-learn", "--json", str(out)]
     assert main(args) == 0
     payload = json.loads(out.read_text(encoding="utf-8"))
     assert len(payload["reports"]) == 3

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.terms import detect_encoding
+from ..vocab.aliases import AliasPair
 from ..vocab.model import Concept, Vocabulary, VocabularyInfo
 
 DEFAULT_DATA_DIR = Path("../shared/data")
@@ -21,23 +21,9 @@ class Example:
 
 def read_gold_tsv(path: str | Path) -> list[Example]:
     """``term<TAB>gold_id`` per line; blank lines skipped."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"No such file: {path}.")
-    encoding = detect_encoding(path)
-    out = []
-    with open(path, encoding=encoding) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
-                raise InputError(f"{path}, line {line_no}: expected `term<TAB>concept id`.")
-            out.append(Example(parts[0].strip(), parts[1].strip()))
-    if not out:
-        raise InputError(f"{path} has no examples. Write one `term<TAB>concept id` per line.")
-    return out
+    from ..vocab.aliases import read_pairs_tsv
+
+    return [Example(p.term, p.concept_id) for p in read_pairs_tsv(path)]
 
 
 def askapatient_dir(data_dir: str | Path | None) -> Path:
@@ -137,3 +123,58 @@ def cross_validation_split(examples: list, fold: int, folds: int = CHIP_CDN_FOLD
     train = [e for e, f in zip(examples, assignment) if f != fold]
     test = [e for e, f in zip(examples, assignment) if f == fold]
     return train, test
+
+
+MULTI_LABEL_RULES = ("align", "all", "skip")
+
+
+def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi: str = "align") -> list[AliasPair]:
+    """Labelled CHIP-CDN items as (raw term, concept id) pairs to learn (vocab.aliases).
+
+    Gold answers are names: each maps to the first concept carrying that canonical name (names
+    shared by several codes are equal for the name-based scores). Single-label items give their
+    raw text. Items with several golds (``multi``): "align" pairs each part of the text
+    (text.split_terms) with one gold when the counts agree, by character-bigram overlap; "all"
+    makes the whole text an alias of every gold; "skip" learns nothing from them."""
+    from ..text import normalise
+
+    if multi not in MULTI_LABEL_RULES:
+        raise InputError(f"multi-label rule must be one of {', '.join(MULTI_LABEL_RULES)}.")
+    by_name: dict[str, str] = {}
+    for concept in vocab.concepts:
+        by_name.setdefault(normalise(concept.canonical_name), concept.concept_id)
+    out: list[AliasPair] = []
+    for e in examples:
+        ids = [by_name.get(normalise(g)) for g in e.golds]
+        if len(ids) == 1 or multi == "all":
+            out.extend(AliasPair(e.term, i) for i in ids if i)
+        elif multi == "align":
+            out.extend(AliasPair(part, i) for part, i in _align_parts(e.term, e.golds, ids) if i)
+    return out
+
+
+def _align_parts(term: str, golds: tuple[str, ...], ids: list[str | None]) -> list[tuple[str, str | None]]:
+    """One gold per part, greedily by the share of the part's characters and bigrams found in the
+    gold name (abbreviations keep their characters: 骨松 -> 骨质疏松); nothing when counts differ."""
+    from ..text import split_terms
+
+    parts = split_terms(term)
+    if len(parts) != len(golds):
+        return []
+    grams = [_grams(p) for p in parts]
+    pairs = sorted(((len(grams[i] & _grams(g)) / len(grams[i]), -i, -j)
+                    for i in range(len(parts)) for j, g in enumerate(golds)), reverse=True)
+    used_parts: set[int] = set()
+    used_golds: set[int] = set()
+    out = []
+    for _, i, j in pairs:
+        i, j = -i, -j
+        if i not in used_parts and j not in used_golds:
+            used_parts.add(i)
+            used_golds.add(j)
+            out.append((parts[i], ids[j]))
+    return out
+
+
+def _grams(text: str) -> set[str]:
+    return set(text) | {text[i:i + 2] for i in range(len(text) - 1)}

@@ -8,8 +8,10 @@ from pathlib import Path
 from ..linker import Linker, LinkerConfig, TermCount
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
-from .datasets import (Example, MultiExample, askapatient_split, askapatient_vocabulary, chip_cdn_vocabulary,
-                       cross_validation_split, read_chip_cdn)
+from ..vocab.aliases import learn_aliases
+from ..vocab.model import Vocabulary
+from .datasets import (Example, MultiExample, askapatient_split, askapatient_vocabulary, chip_cdn_alias_pairs,
+                       chip_cdn_vocabulary, cross_validation_split, read_chip_cdn)
 from .metrics import RankingScores, SetScores, score_rankings, score_sets
 
 
@@ -88,15 +90,28 @@ def evaluate_multi(linker: Linker, examples: list[MultiExample], label: str, spl
     return report
 
 
+def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi: str = "align") -> Vocabulary:
+    """``vocab`` plus the training items' raw terms as learned aliases: the test share is never seen."""
+    learned, _ = learn_aliases(vocab, chip_cdn_alias_pairs(train, vocab, multi))
+    return learned
+
+
 def evaluate_chip_cdn(fold: int, folds: int = 5, data_dir: str | Path | None = None, split: bool = True,
                       config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
                       progress: ProgressFn = no_progress, linker: Linker | None = None,
-                      limit: int | None = None) -> Report:
-    """The test share of ``fold`` (seeded ``folds``-fold split of train.json); ``limit`` keeps its first items."""
+                      limit: int | None = None, learn: bool = True, multi: str = "align",
+                      vocabulary: Vocabulary | None = None) -> Report:
+    """The test share of ``fold`` (seeded ``folds``-fold split of train.json); ``limit`` keeps its first items.
+
+    ``learn``: the other folds' labelled items become learned aliases (a Linker per fold);
+    a ``linker`` given is used as it is."""
+    train, test = cross_validation_split(read_chip_cdn(data_dir), fold, folds)
     if linker is None:
-        linker = Linker(config, dirs=dirs, vocabulary=chip_cdn_vocabulary(data_dir), progress=progress)
-    _, test = cross_validation_split(read_chip_cdn(data_dir), fold, folds)
+        base = vocabulary or chip_cdn_vocabulary(data_dir)
+        linker = Linker(config, dirs=dirs, vocabulary=learned_fold_vocabulary(base, train, multi) if learn else base,
+                        progress=progress)
     if limit is not None:
         test = test[:limit]
     mode = "split" if split else "whole"
-    return evaluate_multi(linker, test, f"chip-cdn fold {fold}/{folds} test ({mode})", split=split)
+    learned = ", learned from the other folds" if linker.vocabulary.info.learned_aliases else ""
+    return evaluate_multi(linker, test, f"chip-cdn fold {fold}/{folds} test ({mode}{learned})", split=split)

@@ -45,6 +45,7 @@ class IndexManifest:
     names: int
     params: dict
     files: dict[str, str] = field(default_factory=dict)
+    aliases: str = ""  # digest of the learned aliases in the vocabulary (vocab.aliases); "" for none
 
 
 @dataclass
@@ -76,7 +77,7 @@ def open_or_build(root: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: I
 
 def _expected(vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams) -> dict:
     return {"format": FORMAT, "vocabulary_hash": vocab.content_hash(), "encoder": encoder.identity,
-            "names": len(vocab.names), "params": _params_json(params)}
+            "names": len(vocab.names), "params": _params_json(params), "aliases": vocab.info.learned_aliases}
 
 
 def _params_json(params: IndexParams) -> dict:

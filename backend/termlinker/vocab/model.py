@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import VocabularyError
 
@@ -48,6 +48,7 @@ class VocabularyInfo:
     source: str = ""
     citation: str = ""
     language: str = "en"
+    learned_aliases: str = ""  # digest of the labelled pairs added as synonyms (vocab.aliases); "" for none
 
 
 @dataclass
@@ -107,8 +108,7 @@ class Vocabulary:
             Concept(c.concept_id, c.canonical_name, c.aliases + tuple(additions.get(c.concept_id, ())), c.types, c.definition)
             for c in self.concepts
         ]
-        info = VocabularyInfo(name or self.info.name, self.info.version, self.info.source, self.info.citation, self.info.language)
-        return Vocabulary(info, concepts)
+        return Vocabulary(replace(self.info, name=name or self.info.name), concepts)
 
     def content_hash(self) -> str:
         """Hash of everything an index depends on: ids and names, in order."""

@@ -1,0 +1,107 @@
+"""Learned aliases: labelled terms become extra names of their concepts.
+
+A clinic's raw terms repeat their own shorthand ("高心病", "DM2"); once a term is labelled
+(a gold file, or an approved review decision) a new term that reads like it should find
+the same concept. Adding the labelled term as a synonym does exactly that through every
+channel the retriever has, exact matching included, and the candidate still reports the
+concept's canonical name. The learned vocabulary has its own name and content hash, so its
+index is built beside the plain one and rebuilt whenever the learned pairs change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import InputError
+from ..text import normalise
+from .model import Vocabulary
+
+LEARNED_SUFFIX = "+learned"
+
+
+@dataclass(frozen=True)
+class AliasPair:
+    term: str
+    concept_id: str
+
+
+@dataclass(frozen=True)
+class LearnedAliases:
+    """What :func:`learn_aliases` did: names added, pairs skipped and why, and a digest of the pairs."""
+
+    added: int
+    unknown_concepts: int  # pairs whose concept is not in the vocabulary
+    already_names: int  # pairs whose term is already a name of that concept
+    digest: str  # sha256 of the sorted distinct pairs: the index manifest records it
+
+
+def read_pairs_tsv(path: str | Path) -> list[AliasPair]:
+    """``term<TAB>concept id`` per line (further columns ignored, blank lines skipped)."""
+    from ..io.terms import detect_encoding
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"No such file: {path}.")
+    out = []
+    with open(path, encoding=detect_encoding(path)) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
+                raise InputError(f"{path}, line {line_no}: expected `term<TAB>concept id`.")
+            out.append(AliasPair(parts[0].strip(), parts[1].strip()))
+    if not out:
+        raise InputError(f"{path} has no pairs. Write one `term<TAB>concept id` per line.")
+    return out
+
+
+def approved_pairs(project_path: str | Path) -> list[AliasPair]:
+    """The approved decisions of a review project (``.tlproj``), as (term, chosen concept)."""
+    from ..project import Project
+
+    with Project.open(project_path) as project:
+        return [AliasPair(r.term, r.concept_id) for r in project.rows(status="approved") if r.concept_id]
+
+
+def read_alias_sources(paths: Iterable[str | Path]) -> list[AliasPair]:
+    """Pairs from gold files (``term<TAB>concept id``) and review projects (``.tlproj``), in order."""
+    out: list[AliasPair] = []
+    for path in paths:
+        path = Path(path)
+        out.extend(approved_pairs(path) if path.suffix.lower() == ".tlproj" else read_pairs_tsv(path))
+    return out
+
+
+def learn_aliases(vocab: Vocabulary, pairs: Iterable[AliasPair]) -> tuple[Vocabulary, LearnedAliases]:
+    """A copy of ``vocab`` (named ``<name>+learned``) where each pair's term is a synonym of its concept.
+
+    Terms that normalise to a name the concept already has add nothing; pairs naming a
+    concept outside the vocabulary are counted and skipped (a gold file for another version)."""
+    own: dict[str, set[str]] = {}
+    additions: dict[str, list[str]] = {}
+    distinct: set[tuple[str, str]] = set()
+    unknown = already = 0
+    for pair in pairs:
+        term = " ".join(pair.term.split())
+        if pair.concept_id not in vocab:
+            unknown += 1
+            continue
+        if pair.concept_id not in own:
+            own[pair.concept_id] = {normalise(n) for n in vocab.get(pair.concept_id).names}
+        key = normalise(term)
+        if not key or key in own[pair.concept_id]:
+            already += 1
+            continue
+        own[pair.concept_id].add(key)
+        distinct.add((term, pair.concept_id))
+        additions.setdefault(pair.concept_id, []).append(term)
+    digest = hashlib.sha256(json.dumps(sorted(distinct), ensure_ascii=False).encode("utf-8")).hexdigest()
+    learned = vocab.with_extra_aliases(((cid, term) for cid, terms in additions.items() for term in terms))
+    learned.info = replace(vocab.info, name=vocab.info.name + LEARNED_SUFFIX, learned_aliases=digest)
+    return learned, LearnedAliases(len(distinct), unknown, already, digest)
