@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 import unicodedata
+from pathlib import Path
 
 _SPACE = re.compile(r"\s+")
 # Punctuation that carries no meaning for matching, including CJK forms
@@ -11,10 +14,41 @@ _SPACE = re.compile(r"\s+")
 _PUNCT = re.compile(r"[\s\-_/\\,;:.!?'\"()\[\]{}<>|、，；：。！？“”‘’（）【】《》·…]+")
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
 def normalise(text: str) -> str:
-    """Canonical key for exact matching: NFKC, case-folded, punctuation as single spaces."""
+    """Canonical key for exact matching: NFKC, case-folded, traditional Chinese characters
+    folded to simplified, punctuation as single spaces."""
     folded = unicodedata.normalize("NFKC", text).casefold()
+    if _CJK.search(folded):
+        folded = folded.translate(_traditional_to_simplified())
     return _PUNCT.sub(" ", folded).strip()
+
+
+@functools.cache
+def _traditional_to_simplified() -> dict[int, str]:
+    """Character table from OpenCC's TSCharacters (opencc-python-reimplemented, Apache-2.0).
+
+    Characters only, no phrase rules: both a name and a term are folded the same way, so a
+    character mapping is enough for matching and costs one ``str.translate``. A character that
+    is also one of its own simplified forms (乾 -> 干 or 乾) is left alone. Without the package,
+    nothing is folded."""
+    spec = importlib.util.find_spec("opencc")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(list(spec.submodule_search_locations)[0]) / "dictionary" / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        source, _, targets = line.partition("\t")
+        options = targets.split()
+        if len(source) == 1 and options and source not in options:
+            table[ord(source)] = options[0]
+    return table
 
 
 def clean(text: str) -> str:

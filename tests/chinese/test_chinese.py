@@ -34,6 +34,30 @@ def test_normalise_folds_chinese_punctuation_and_width(raw, key):
     assert normalise(raw) == key
 
 
+@pytest.mark.parametrize("traditional, simplified", [
+    ("高血壓性心臟病", "高血压性心脏病"),
+    ("骨質疏鬆", "骨质疏松"),
+    ("腦梗塞後遺症", "脑梗塞后遗症"),
+    ("２型糖尿病（腎病）", "2型糖尿病 肾病"),
+])
+def test_traditional_characters_fold_to_simplified(traditional, simplified):
+    assert normalise(traditional) == normalise(simplified) == simplified
+
+
+def test_folding_touches_only_chinese_text():
+    assert normalise("Headache, severe") == "headache severe"
+
+
+def test_a_traditional_term_finds_the_simplified_concept_exactly(home):
+    from termlinker.linker import Linker, LinkerConfig
+    from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
+
+    vocab = Vocabulary(VocabularyInfo("zh-trad", language="zh"),
+                       [Concept("I11.9", "高血压性心脏病"), Concept("M81", "骨质疏松"), Concept("R51", "头痛")])
+    best = Linker(LinkerConfig(top_k=2), dirs=home, vocabulary=vocab).link_terms(["高血壓性心臟病", "頭痛"])
+    assert [r.best.concept_id for r in best] == ["I11.9", "R51"] and all(r.best.exact for r in best)
+
+
 def test_full_width_and_half_width_forms_share_one_key():
     assert normalise("高血压(3级)") == normalise("高血压（３级）")
 

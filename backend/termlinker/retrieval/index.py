@@ -24,7 +24,7 @@ from ..vocab.model import Vocabulary
 from .encoder import OnnxEncoder
 from .lexical import LexicalIndex
 
-FORMAT = 1
+FORMAT = 2  # 2: text.normalise folds traditional Chinese characters (lexical features changed)
 CHUNK = 1024
 
 
