@@ -36,7 +36,7 @@ def icd10cm() -> Vocabulary:
 
 
 def test_registry_lists_hpo_first_as_the_default() -> None:
-    assert list(BUILTINS) == ["hpo", "icd10cm"]
+    assert list(BUILTINS) == ["hpo", "icd10cm", "icd10-zh"]
     assert DEFAULT_BUILTIN == "hpo"
     assert all(spec.description for spec in BUILTINS.values())
 

