@@ -1,8 +1,9 @@
 """``TeacherClient``: one chat completion at a time to any OpenAI-compatible endpoint, with our own retries.
 
 The openai client's own retries are off (``max_retries=0``) so that backoff, Retry-After and the
-error messages are ours and testable. The API key is read from an environment variable and kept
-only in memory: nothing here writes it anywhere.
+error messages are ours and testable. The API key is read from an environment variable, or given
+directly (``TeacherConfig.api_key``, for the desktop wizard), and kept only in memory: it is left
+out of the config's repr and of every request body, and nothing here writes it anywhere.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _PLATFORM_HEADERS = ("X-Stainless-OS", "X-Stainless-Arch", "X-Stainless-Runtime"
 class TeacherConfig:
     base_url: str
     model: str
-    api_key_env: str
+    api_key_env: str  # name of the variable holding the key; "" when ``api_key`` is given
     timeout_s: float = 60.0
     max_attempts: int = 5  # per request, for 429 / 5xx / timeouts / refused connections
     backoff_s: float = 1.0  # first wait; doubles each attempt, with jitter
@@ -35,6 +36,13 @@ class TeacherConfig:
     max_tokens: int = 24  # {"label": "none"} is about 6 tokens; the rest is slack for chatty teachers
     temperature: float = 0.0
     json_mode: bool = True  # response_format json_object; a help, never trusted (the validator decides)
+    # The key itself, held in memory only; repr=False keeps it out of logs and tracebacks.
+    api_key: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def key_source(self) -> str:
+        """Where the key came from, for error messages (never the key)."""
+        return "the API key you entered" if self.api_key else f"the key in the environment variable {self.api_key_env}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,10 @@ class TeacherClient:
         import openai
 
         name = self.config.api_key_env
-        key = self.env.get(name)
+        key = self.config.api_key or (self.env.get(name) if name else None)
+        if not key and not name:
+            raise TeacherConfigError("No API key was given for the teacher. Enter the key (it is kept in memory "
+                                     "only) and try again.")
         if not key:
             raise TeacherConfigError(f"The environment variable {name} is not set. Put the teacher's API key in it "
                                      f"(export {name}=...) and run again; the key is never written to disk.")
@@ -82,11 +93,19 @@ class TeacherClient:
         self._rng = random.Random()
 
     def request_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.config.model, "messages": messages,
-                                "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
-        if self.config.json_mode:
-            body["response_format"] = {"type": "json_object"}
-        return body
+        return request_body(self.config, messages)
+
+    def list_models(self) -> list[str]:
+        """The endpoint's model ids (GET /models, one try): a connection test that sends no term.
+
+        Raises the same typed errors as ``ask``; an endpoint without /models answers 404, which
+        raises ``TeacherConfigError`` too, so callers may treat that one as "reachable"."""
+        try:
+            page = self._client.models.list()
+            return [str(getattr(m, "id", "")) for m in getattr(page, "data", [])]
+        except Exception as exc:  # noqa: BLE001 - mapped like ask()'s errors
+            error, _wait = self._classify(exc, self.config.max_attempts)
+            raise error from exc
 
     def ask(self, messages: list[dict[str, str]]) -> TeacherReply:
         body = self.request_body(messages)
@@ -127,7 +146,7 @@ class TeacherClient:
     def _classify(self, exc: Exception, attempt: int) -> tuple[TeacherError, float | None]:
         """The error to raise if we give up, and how long to wait before retrying (None: do not retry)."""
         openai = _openai()
-        url, env = self.config.base_url, self.config.api_key_env
+        url = self.config.base_url
         wait = self._backoff(attempt)
         if isinstance(exc, openai.APITimeoutError):
             return TeacherUnreachable(f"The teacher at {url} did not answer within {self.config.timeout_s:g} s "
@@ -137,8 +156,8 @@ class TeacherClient:
             return TeacherUnreachable(f"Cannot reach the teacher at {url}. Check --base-url and the network, then "
                                       "run again; finished answers are kept."), wait
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return TeacherAuthError(f"The teacher at {url} refused the API key (HTTP {exc.status_code}). Check the "
-                                    f"key in the environment variable {env}; finished answers are kept."), None
+            return TeacherAuthError(f"The teacher at {url} refused the API key (HTTP {exc.status_code}). Check "
+                                    f"{self.config.key_source}; finished answers are kept."), None
         if isinstance(exc, openai.RateLimitError):
             return TeacherRateLimited(f"The teacher at {url} kept answering 429 (rate limit or quota) after "
                                       f"{self.config.max_attempts} tries. Wait, lower --concurrency or check the "
@@ -170,6 +189,15 @@ class TeacherClient:
         except (AttributeError, TypeError, ValueError):
             return fallback
         return max(0.0, min(value, self.config.backoff_max_s))
+
+
+def request_body(config: TeacherConfig, messages: list[dict[str, str]]) -> dict[str, Any]:
+    """Exactly the JSON body sent for ``messages`` (no headers, no key); also shown before consent."""
+    body: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature,
+                            "max_tokens": config.max_tokens}
+    if config.json_mode:
+        body["response_format"] = {"type": "json_object"}
+    return body
 
 
 def _openai() -> Any:
