@@ -53,6 +53,8 @@ class RunState:
 
 
 class MainWindow(QMainWindow):
+    distill_training = None  # the wizard's FineTuneConfig; None = the backend's defaults (tests shrink it)
+
     def __init__(self, settings: Settings, settings_file: Path | None = None, dirs: DataDirs | None = None) -> None:
         super().__init__()
         self.settings = settings
@@ -208,6 +210,8 @@ class MainWindow(QMainWindow):
         review.addSeparator()
         self._action(review, "Approve All Unchecked Above the Threshold…",
                      lambda: self.bulk_approve(self.bulk_min.value()))
+        tools = self.menuBar().addMenu("&Tools")
+        self._action(tools, "&Distil a Re-ranker…", self.distill)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -754,6 +758,28 @@ class MainWindow(QMainWindow):
             self._linker = self._linker_config = None
             self.reload_vocabularies()
         self.refresh_rows()
+        self._update_status_line()
+
+    def make_distill_wizard(self):
+        from .distill.wizard import DistillWizard
+
+        vocabulary = self.project.info().vocabulary if self.project else self.vocab_combo.currentData()
+        return DistillWizard(self.settings, self.dirs, self.project.path if self.project else None, vocabulary,
+                             training=self.distill_training, parent=self)
+
+    def run_wizard(self, wizard) -> None:
+        """Modal; tests override it to drive the pages themselves."""
+        wizard.exec()
+
+    def distill(self) -> None:
+        """Tools ▸ Distil a Re-ranker: the wizard reads the project's terms but never changes the project."""
+        if self._busy():
+            return
+        wizard = self.make_distill_wizard()
+        self.run_wizard(wizard)
+        self.settings = wizard.teacher_settings(self.settings)  # URL, model, price, budget; never the key
+        self._save_settings()
+        self._linker = self._linker_config = None  # the active re-ranker may have changed
         self._update_status_line()
 
     def _save_settings(self) -> None:

@@ -31,6 +31,11 @@ class Settings:
     low_score: float = 0.5  # rows below are shown as doubtful
     data_folder: str = ""  # "" = TERMLINKER_HOME or the platform's user data dir
     vocabulary: str = "hpo"
+    # The distillation wizard's teacher; the API key is never among the settings.
+    teacher_base_url: str = ""
+    teacher_model: str = ""
+    teacher_price_per_1k: float = 0.0
+    teacher_budget: float = 0.0  # 0 = no budget
     recent_projects: tuple[str, ...] = field(default=())
 
     def data_dirs(self) -> DataDirs:

@@ -1,0 +1,1 @@
+"""The distillation wizard: label terms with a teacher once, review, fine-tune, validate, activate."""
