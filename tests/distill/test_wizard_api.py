@@ -12,7 +12,7 @@ from termlinker.distill.teacher import TeacherClient, TeacherConfig
 from termlinker.distill.train_reranker import RerankerTrainConfig, output_folder
 from termlinker.distill.train_retriever import RetrieverTrainConfig
 from termlinker.distill.wizard_api import (NO_MATCH, Corrections, FineTuneConfig, WizardPaths, check_connection,
-                                           discard, fine_tune, free_name, label, make_plan, plan_records,
+                                           discard, fine_tune, free_name, label, make_plan, open_linker, plan_records,
                                            request_preview, retrieve, review_sample, terms_from_file,
                                            training_pairs, unreviewed_terms, validate)
 from termlinker.errors import InputError, ModelError
@@ -105,6 +105,15 @@ def test_terms_come_from_a_file_with_counts(tmp_path):
     path = tmp_path / "terms.txt"
     path.write_text("headache\nheadache\ninsomnia\n", encoding="utf-8")
     assert terms_from_file(path) == [TermCount("headache", 2), TermCount("insomnia", 1)]
+
+
+def test_a_terms_candidates_do_not_depend_on_the_other_terms(home, tiny_vocab_path):
+    """So a run over a grown term list finds every earlier answer in the label store."""
+    VocabularyStore(home).import_file(tiny_vocab_path, "tiny")
+    linker = open_linker(home, "tiny", top_k=10, threads=2)
+    alone = retrieve(linker, [TermCount(t) for t in TERMS[:3]], top_k=10)
+    grown = retrieve(linker, [TermCount(t) for t in [*TERMS, "ringing in my ears", "sore legs"]], top_k=10)
+    assert [r.candidates for r in alone] == [r.candidates for r in grown[:3]]
 
 
 def test_retrieve_refuses_no_terms_and_too_many_letters(tiny_linker):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import InputError, ModelError
-from ..linker import Linker, TermCount
+from ..linker import Linker, LinkerConfig, TermCount
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..text import normalise
@@ -88,6 +88,18 @@ def terms_from_file(path: str | Path, column: str | None = None) -> list[TermCou
 
     terms = read_terms(path, column=column)
     return [TermCount(t, c) for t, c in terms.counts.items()]
+
+
+def open_linker(dirs: DataDirs, vocabulary: str, top_k: int = 10, threads: int | None = None,
+                progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> Linker:
+    """A retriever whose candidates for a term do not depend on the other terms of the run.
+
+    The int8 encoder quantizes activations per batch, so a term's scores (and the order of
+    close candidates) shift with its batch-mates; the label store's key holds the candidates,
+    so a run over a grown term list would ask (and pay for) the same terms again. One term
+    per batch costs about twice the retrieval time and keeps every answer reusable."""
+    return Linker(LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k, batch_size=1), dirs=dirs,
+                  progress=progress, cancel=cancel)
 
 
 def retrieve(linker: Linker, terms: list[TermCount], top_k: int = 10, progress: ProgressFn = no_progress,
