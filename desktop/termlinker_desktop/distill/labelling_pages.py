@@ -9,9 +9,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QP
 
 from termlinker.distill.errors import BudgetError
 from termlinker.distill.labelling import check_budget
-from termlinker.distill.wizard_api import label, make_plan, plan_records, request_preview, retrieve
+from termlinker.distill.wizard_api import label, make_plan, open_linker, plan_records, request_preview, retrieve
 from termlinker.errors import Cancelled
-from termlinker.linker import Linker, LinkerConfig
 
 from .context import WizardContext
 from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel
@@ -72,8 +71,7 @@ class PrivacyPage(QWizardPage):
             nonlocal linker
             if linker is None:
                 op.stage = "Loading the vocabulary and index"
-                linker = Linker(LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k), dirs=dirs,
-                                progress=progress, cancel=cancel)
+                linker = open_linker(dirs, vocabulary, top_k, threads, progress, cancel)
             op.stage = "Finding candidates"
             results = retrieve(linker, terms, top_k, progress, cancel)
             return linker, results, make_plan(results, store, teacher, ctx.price_per_1k, ctx.budget)

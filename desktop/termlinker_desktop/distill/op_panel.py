@@ -30,6 +30,7 @@ class OpPanel(QWidget):
     def __init__(self, cancel_text: str = "Cancel", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.stage = ""
+        self.cancellable = True
         self.op: BackgroundOp | None = None
         self._eta = Eta()
         self._last_stage = ""
@@ -38,7 +39,7 @@ class OpPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.cancel_button = QPushButton(cancel_text)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.setVisible(False)  # shown only while something runs
         self.cancel_button.clicked.connect(self.cancel)
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
@@ -59,6 +60,7 @@ class OpPanel(QWidget):
         self._eta.restart()
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
+        self.cancel_button.setVisible(self.cancellable)
         self.cancel_button.setEnabled(True)
         self.show_message(stage + "…")
         op = BackgroundOp(parent or self, work, success=success, failure=failure, progress=self._on_progress)
@@ -107,5 +109,5 @@ class OpPanel(QWidget):
             return
         self.op = None
         self.progress.setVisible(False)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.setVisible(False)
         self.finished.emit()

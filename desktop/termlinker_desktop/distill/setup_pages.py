@@ -53,6 +53,7 @@ class TermsPage(QWizardPage):
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 26)
         self.top_k.setValue(10)
+        self.top_k.setMaximumWidth(120)
         self.top_k.setToolTip("How many retriever candidates the teacher chooses from (lettered A, B, C…)")
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -152,8 +153,10 @@ class TeacherPage(QWizardPage):
         self.test_button.setToolTip("Asks the endpoint for its model list; no term is sent")
         self.test_button.clicked.connect(self.test_connection)
         self.op = OpPanel()
-        self.op.cancel_button.setVisible(False)
+        self.op.cancellable = False  # one quick request with its own timeout
         self.op.finished.connect(lambda: self.test_button.setEnabled(True))
+        for box in (self.price, self.budget, self.concurrency):
+            box.setMaximumWidth(260)
         form = QFormLayout()
         form.addRow("Base URL:", self.base_url)
         form.addRow("Model:", self.model)

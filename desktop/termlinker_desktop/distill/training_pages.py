@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLin
 
 from termlinker.distill.train_retriever import check_name
 from termlinker.distill.wizard_api import activate, discard, fine_tune, free_name, validate
-from termlinker.errors import Cancelled, InputError, TermLinkerError
+from termlinker.errors import InputError, TermLinkerError
 
 from .context import WizardContext
 from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel
