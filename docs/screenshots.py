@@ -1,11 +1,13 @@
 """Screenshots of the desktop app for the README, taken under Xvfb.
 
-    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny]
+    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny] [--only main|wizard]
 
 Re-runs itself inside ``xvfb-run`` with the xcb platform, links the bundled sample list
 (plus two Chinese phrases, to show CJK rendering) against HPO when its index is already
 built in the data folder, else against the tiny test vocabulary, reviews a few rows and
-saves PNGs into docs/. Settings and the project live in a temporary folder.
+saves PNGs into docs/. Settings and the project live in a temporary folder. Then it walks
+through the distillation wizard in a temporary data folder (``screenshots_wizard.py``; a
+few minutes: it really labels, fine-tunes and validates).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="data folder (default: TERMLINKER_HOME or the user data folder)")
     parser.add_argument("--vocab", choices=("hpo", "tiny"), help="default: hpo if its index is built, else tiny")
+    parser.add_argument("--only", choices=("main", "wizard"), help="only the main window's or the wizard's shots")
     args = parser.parse_args()
     if os.environ.get(INNER) != "1":
         env = {**os.environ, INNER: "1", "QT_QPA_PLATFORM": "xcb"}
@@ -40,14 +43,9 @@ def main() -> int:
 
 
 def shoot(args: argparse.Namespace, tmp: Path) -> int:
-    from PySide6.QtWidgets import QApplication
-
     from termlinker.paths import DataDirs
-    from termlinker.project import Project, Status
-    from termlinker.vocab.store import VocabularyStore
     from termlinker_desktop.app import create_app
     from termlinker_desktop.main_window import MainWindow
-    from termlinker_desktop.settings import Settings
 
     class ShotWindow(MainWindow):
         """A window whose dialogs print instead of waiting for a click nobody will make."""
@@ -62,9 +60,6 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
             return True
 
     dirs = DataDirs.at(args.home).ensure()
-    vocab = args.vocab or ("hpo" if any(dirs.indexes.glob("hpo-*/manifest.json")) else "tiny")
-    if vocab == "tiny":
-        VocabularyStore(dirs).import_file(TINY, "tiny", replace=True)
     app = create_app(sys.argv)
 
     def settle(until=lambda: True, timeout: float = 600.0) -> None:
@@ -78,6 +73,25 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
             app.processEvents()
             time.sleep(0.01)
 
+    if args.only != "wizard":
+        shoot_main(args, tmp, dirs, settle, ShotWindow)
+    if args.only != "main":
+        from screenshots_wizard import shoot_wizard
+
+        shoot_wizard(tmp, dirs.root, settle, save)
+    return 0
+
+
+def shoot_main(args: argparse.Namespace, tmp: Path, dirs, settle, ShotWindow) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from termlinker.project import Project, Status
+    from termlinker.vocab.store import VocabularyStore
+    from termlinker_desktop.settings import Settings
+
+    vocab = args.vocab or ("hpo" if any(dirs.indexes.glob("hpo-*/manifest.json")) else "tiny")
+    if vocab == "tiny":
+        VocabularyStore(dirs).import_file(TINY, "tiny", replace=True)
     window = ShotWindow(Settings(vocabulary=vocab, data_folder=str(dirs.root)),
                         settings_file=tmp / "config" / "desktop.json")
     window.resize(1390, 860)
@@ -107,7 +121,6 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
     save(window, "desktop-manual-choice.png")
     window.close()
     QApplication.processEvents()
-    return 0
 
 
 def save(window, name: str) -> None:

@@ -1,0 +1,106 @@
+"""The distillation wizard's pages, for ``docs/screenshots.py`` (which runs this under Xvfb).
+
+Everything runs for real in a temporary data folder, so the user's own models are never
+touched: the tiny test vocabulary, a project of patient phrases, a simulated teacher of
+accuracy 0.9 on loopback (stdlib; no key leaves the machine), the review page with one
+correction, a small LoRA fine-tune (8 examples, Q8_0 only) and the validation of the result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "data" / "tiny_vocab.jsonl"
+PHRASES = {"my head hurts": "Headache", "pounding head": "Headache", "can't sleep at night": "Insomnia",
+           "awake all night": "Insomnia", "sore legs": "Pain in lower limb", "legs ache": "Pain in lower limb",
+           "feel like throwing up": "Nausea", "queasy": "Nausea", "blood pressure up": "Hypertension",
+           "ears ringing": "Tinnitus", "always tired": "Fatigue", "heart racing": "Palpitations"}
+
+
+def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -> None:
+    from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
+    from termlinker.distill.train_reranker import RerankerTrainConfig
+    from termlinker.distill.train_retriever import RetrieverTrainConfig
+    from termlinker.distill.wizard_api import FineTuneConfig
+    from termlinker.linker import Linker, LinkerConfig
+    from termlinker.models import ensure_encoder
+    from termlinker.paths import DataDirs
+    from termlinker.project import Project
+    from termlinker.vocab.store import VocabularyStore
+    from termlinker_desktop.distill.wizard import DistillWizard
+    from termlinker_desktop.settings import Settings
+
+    dirs = DataDirs(tmp / "wizard-home").ensure()
+    shared = main_home / "models" / "encoders" / "minilm"
+    if (shared / "encoder.json").exists():  # reuse the exported encoder instead of exporting it again
+        (dirs.models / "encoders").mkdir(parents=True, exist_ok=True)
+        os.symlink(shared, dirs.models / "encoders" / "minilm")
+    else:
+        ensure_encoder(dirs)
+    VocabularyStore(dirs).import_file(TINY, "tiny", replace=True)
+    project_path = dirs.projects / "clinic-phrases.tlproj"
+    with Project.create(project_path, "tiny") as project:
+        project.add_terms({t: 1 for t in PHRASES})
+        project.link(Linker(LinkerConfig(vocabulary="tiny"), dirs=dirs))
+
+    teacher = SimulatedTeacher(PHRASES, p=0.9, seed=1)
+    server = serve(teacher)
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    training = FineTuneConfig(retriever=RetrieverTrainConfig(epochs=1, batch_size=4, threads=2),
+                              reranker=RerankerTrainConfig(max_examples=8, batch_size=8, quantizations=("Q8_0",),
+                                                           threads=2))
+    settings = Settings(vocabulary="tiny", data_folder=str(dirs.root), teacher_base_url=url,
+                        teacher_model=teacher.model, teacher_price_per_1k=0.0006, teacher_budget=2.0)
+    wizard = DistillWizard(settings, dirs, project_path, "tiny", training=training)
+    wizard.resize(900, 680)
+    wizard.show()
+    try:
+        settle()
+        save(wizard, "wizard-1-terms.png")
+        wizard.next()
+        page = wizard.teacher_page
+        page.api_key.setText("sk-example-not-a-real-key")
+        page.test_connection()
+        settle(lambda: not page.op.running)
+        save(wizard, "wizard-2-teacher.png")
+        wizard.next()
+        privacy = wizard.privacy_page
+        settle(lambda: wizard.ctx.plan is not None and not privacy.op.running)
+        privacy.consent.setChecked(True)
+        settle()
+        save(wizard, "wizard-3-privacy.png")
+        wizard.next()
+        labelling = wizard.labelling_page
+        settle(lambda: not labelling.op.running)
+        save(wizard, "wizard-4-labelling.png")
+        wizard.next()
+        review = wizard.review_page
+        wrong = next((r for r in review.sample if r.concept_name != PHRASES[r.term]), review.sample[0])
+        gold = next((cid for cid, name in wrong.candidates if name == PHRASES[wrong.term]), None)
+        review.set_correction(wrong.term, gold or "")
+        settle()
+        save(wizard, "wizard-5-review.png")
+        wizard.next()
+        tune = wizard.fine_tune_page
+        tune.start()
+        settle(lambda: tune.op.stage == "Fine-tuning the re-ranker" or not tune.op.running)
+        save(wizard, "wizard-6-fine-tune-running.png")
+        settle(lambda: not tune.op.running, timeout=1800)
+        if wizard.ctx.fine_tune is None:
+            raise SystemExit(f"fine-tuning failed: {tune.op.status.text()}")
+        save(wizard, "wizard-6-fine-tune.png")
+        wizard.next()
+        validation = wizard.validation_page
+        settle(lambda: not validation.op.running, timeout=1800)
+        if wizard.ctx.validation is None:
+            raise SystemExit(f"validation failed: {validation.op.status.text()}")
+        validation.activate()
+        settle()
+        save(wizard, "wizard-7-validation.png")
+    finally:
+        wizard.reject()
+        server.shutdown()
+        server.server_close()
