@@ -13,10 +13,12 @@ from .progress import CancelToken, ProgressFn, no_progress
 from .rerank.reranker import Reranker, RerankerConfig
 from .retrieval.index import IndexParams
 from .retrieval.retriever import FusionConfig, Retriever
-from .types import LinkResult
+from .types import Candidate, LinkResult
 from .vocab.model import Vocabulary
 
 MAX_TERM_CHARS = 256
+TIE_DEPTH = 5  # candidates searched per part of a split term
+TIE_TOLERANCE = 1e-6  # scores this close are one score: the same name matched for each concept
 ENGLISH_ONLY_ENCODERS = frozenset({"minilm"})
 
 
@@ -153,9 +155,9 @@ class Linker:
 
     def _finish(self, batch: list[TermCount], texts: list[str], notes: list[tuple[str, ...]], channels: Future,
                 k: int, reranker: Reranker | None) -> Generator[LinkResult, None, int]:
-        multi = self._span_concepts(texts) if self.config.split_multi else [()] * len(texts)
-        for item, text, note, concepts, candidates in zip(batch, texts, notes, multi,
-                                                          self.retriever.search(texts, k, channels=channels.result())):
+        ranked = self.retriever.search(texts, k, channels=channels.result())
+        multi = self._several_concepts(texts, ranked) if self.config.split_multi else [()] * len(texts)
+        for item, text, note, concepts, candidates in zip(batch, texts, notes, multi, ranked):
             if reranker is None:
                 yield LinkResult(item.term, item.count, tuple(candidates), warnings=note, concepts=concepts)
                 continue
@@ -164,23 +166,26 @@ class Linker:
                              warnings=note, concepts=concepts)
         return len(batch)
 
-    def _span_concepts(self, texts: list[str]) -> list[tuple]:
-        """Per text: the top-1 concept of each sub-span (distinct, in span order) when it splits into
-        several, else ``()``. All spans of a batch are searched together."""
+    def _several_concepts(self, texts: list[str], ranked: list[list[Candidate]]) -> list[tuple[Candidate, ...]]:
+        """Per text, the concepts it names when that is more than one, else ``()``.
+
+        A text that splits into parts (text.split_terms) names the best concepts of its parts; one
+        that does not, or whose parts all find the same concept, names the concepts that tie with
+        its best candidate: they share the matching name, as when a labelled term that named
+        several concepts was learned (vocab.aliases). All parts of a batch are searched together."""
         from .text import split_terms
 
         spans = [split_terms(t) for t in texts]
         flat = list(dict.fromkeys(s for group in spans if len(group) > 1 for s in group))
-        best = {s: c[0] for s, c in zip(flat, self.retriever.search(flat, 1)) if c}
-        out: list[tuple] = []
-        for group in spans:
-            if len(group) < 2:
-                out.append(())
-                continue
-            chosen = {}
-            for s in group:
-                if s in best:
-                    chosen.setdefault(best[s].concept_id, best[s])
+        best = dict(zip(flat, (_top_ties(c) for c in self.retriever.search(flat, TIE_DEPTH))))
+        out: list[tuple[Candidate, ...]] = []
+        for group, candidates in zip(spans, ranked):
+            chosen: dict[str, Candidate] = {}
+            for s in group if len(group) > 1 else ():
+                for c in best.get(s, ()):
+                    chosen.setdefault(c.concept_id, c)
+            if len(chosen) < 2:
+                chosen = {c.concept_id: c for c in _top_ties(candidates)}
             out.append(tuple(chosen.values()) if len(chosen) > 1 else ())
         return out
 
@@ -188,6 +193,14 @@ class Linker:
     def description(self) -> str:
         info = self.vocabulary.info
         return f"{info.name} {info.version}".strip()
+
+
+def _top_ties(candidates: list[Candidate]) -> list[Candidate]:
+    """The best candidate and those whose score equals it (none tie at a score of 0: nothing matched)."""
+    if not candidates or candidates[0].score <= 0:
+        return candidates[:1]
+    top = candidates[0].score
+    return [c for c in candidates if abs(c.score - top) <= TIE_TOLERANCE]
 
 
 def _batches(items: Iterable[TermCount], size: int) -> Iterator[list[TermCount]]:

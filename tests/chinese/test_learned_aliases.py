@@ -116,6 +116,8 @@ def test_chip_cdn_golds_map_to_concepts_by_name_and_multi_label_items_align_part
     aligned = chip_cdn_alias_pairs(items, _vocab(), "align")
     assert set(aligned) == {AliasPair("高心病", "I11.9"), AliasPair("冠心病", "I25.1"), AliasPair("骨松", "M81")}
     assert chip_cdn_alias_pairs(items, _vocab(), "skip") == [AliasPair("高心病", "I11.9")]
+    both = chip_cdn_alias_pairs(items, _vocab())
+    assert set(aligned) < set(both) and AliasPair("冠心病;骨松", "M81") in both
     assert AliasPair("冠心病伴头痛及骨松", "R51") in chip_cdn_alias_pairs(items, _vocab(), "all")
     with pytest.raises(InputError):
         chip_cdn_alias_pairs(items, _vocab(), "guess")
@@ -149,3 +151,13 @@ def test_evaluate_chip_cdn_learns_from_the_training_folds_unless_told_not_to(hom
     assert "nothing learned (--no-learn)" in capsys.readouterr().err
     acc = [json.loads(p.read_text())["reports"][0]["scores"]["single"]["acc1"] for p in (out_learned, out_plain)]
     assert acc == [1.0, 0.0]
+
+
+def test_a_learned_term_that_named_several_concepts_answers_all_of_them(home, tmp_path):
+    gold = _gold(tmp_path, "糖尿病性骨病\tE11\n糖尿病性骨病\tM81\n")
+    linker = Linker(LinkerConfig(top_k=3, split_multi=True, aliases_from=(str(gold),)), dirs=home,
+                    vocabulary=_vocab())
+    several, single, nothing = linker.link_terms(["糖尿病性骨病", "头痛", "XYZ"])
+    assert {c.concept_id for c in several.concepts} == {"E11", "M81"}
+    assert several.best.concept_id in {"E11", "M81"}  # the ranking itself is unchanged
+    assert single.concepts == () and nothing.concepts == ()  # no ties at a score of 0

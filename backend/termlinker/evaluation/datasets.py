@@ -125,17 +125,18 @@ def cross_validation_split(examples: list, fold: int, folds: int = CHIP_CDN_FOLD
     return train, test
 
 
-MULTI_LABEL_RULES = ("align", "all", "skip")
+MULTI_LABEL_RULES = ("both", "align", "all", "skip")
 
 
-def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi: str = "align") -> list[AliasPair]:
+def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi: str = "both") -> list[AliasPair]:
     """Labelled CHIP-CDN items as (raw term, concept id) pairs to learn (vocab.aliases).
 
     Gold answers are names: each maps to the first concept carrying that canonical name (names
     shared by several codes are equal for the name-based scores). Single-label items give their
     raw text. Items with several golds (``multi``): "align" pairs each part of the text
     (text.split_terms) with one gold when the counts agree, by character-bigram overlap; "all"
-    makes the whole text an alias of every gold; "skip" learns nothing from them."""
+    makes the whole text an alias of every gold (a Linker with ``split_multi`` then answers all of
+    them for a term that matches it best); "both" does both; "skip" learns nothing from them."""
     from ..text import normalise
 
     if multi not in MULTI_LABEL_RULES:
@@ -146,9 +147,9 @@ def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi:
     out: list[AliasPair] = []
     for e in examples:
         ids = [by_name.get(normalise(g)) for g in e.golds]
-        if len(ids) == 1 or multi == "all":
+        if len(ids) == 1 or multi in ("all", "both"):
             out.extend(AliasPair(e.term, i) for i in ids if i)
-        elif multi == "align":
+        if len(ids) > 1 and multi in ("align", "both"):
             out.extend(AliasPair(part, i) for part, i in _align_parts(e.term, e.golds, ids) if i)
     return out
 

@@ -90,7 +90,7 @@ def evaluate_multi(linker: Linker, examples: list[MultiExample], label: str, spl
     return report
 
 
-def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi: str = "align") -> Vocabulary:
+def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi: str = "both") -> Vocabulary:
     """``vocab`` plus the training items' raw terms as learned aliases: the test share is never seen."""
     learned, _ = learn_aliases(vocab, chip_cdn_alias_pairs(train, vocab, multi))
     return learned
@@ -99,7 +99,7 @@ def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi:
 def evaluate_chip_cdn(fold: int, folds: int = 5, data_dir: str | Path | None = None, split: bool = True,
                       config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
                       progress: ProgressFn = no_progress, linker: Linker | None = None,
-                      limit: int | None = None, learn: bool = True, multi: str = "align",
+                      limit: int | None = None, learn: bool = True, multi: str = "both",
                       vocabulary: Vocabulary | None = None) -> Report:
     """The test share of ``fold`` (seeded ``folds``-fold split of train.json); ``limit`` keeps its first items.
 
