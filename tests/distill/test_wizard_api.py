@@ -7,6 +7,7 @@ import json
 import pytest
 
 from termlinker.distill.errors import TeacherConfigError, TeacherUnreachable
+from termlinker.distill.dataset import DatasetConfig
 from termlinker.distill.label_store import LabelRecord, LabelStore
 from termlinker.distill.teacher import TeacherClient, TeacherConfig
 from termlinker.distill.train_reranker import RerankerTrainConfig, output_folder
@@ -26,7 +27,8 @@ from .conftest import API_KEY, TERMS, chat, free_port
 
 TINY_TRAINING = FineTuneConfig(retriever=RetrieverTrainConfig(epochs=1, batch_size=4, threads=2),
                                reranker=RerankerTrainConfig(max_examples=8, batch_size=8, quantizations=("Q8_0",),
-                                                            threads=2))
+                                                            threads=2),
+                               dataset=DatasetConfig(val_share=0.25))
 LABELLED = {"my head hurts": ("T:001", "Headache"), "pounding head": ("T:001", "Headache"),
             "can't sleep at night": ("T:002", "Insomnia"), "awake all night": ("T:002", "Insomnia"),
             "sore legs": ("T:003", "Pain in lower limb"), "legs ache": ("T:003", "Pain in lower limb"),

@@ -50,6 +50,7 @@ class PrivacyPage(QWizardPage):
 
     def initializePage(self) -> None:
         ctx = self.ctx
+        self.op.stop_and_wait()  # a retrieval left running by Back: its plan would be stale
         self.consent.setChecked(False)
         self.consent.setEnabled(False)
         self.preview.clear()
@@ -143,6 +144,10 @@ class LabellingPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.resume()
+
+    def cleanupPage(self) -> None:
+        """Back pauses: the requests in flight are stored when they return, as with Pause."""
+        self.op.cancel()
 
     @property
     def answered(self) -> int:

@@ -53,6 +53,10 @@ class FineTunePage(QWizardPage):
             except TermLinkerError as exc:
                 self.op.show_message(str(exc), ERROR_STYLE)
 
+    def cleanupPage(self) -> None:
+        """Back cancels: the trainer keeps a checkpoint, and Start continues from it."""
+        self.op.cancel()
+
     def start(self) -> None:
         ctx = self.ctx
         if self.op.running:
