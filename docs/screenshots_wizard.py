@@ -9,6 +9,7 @@ correction, a small LoRA fine-tune (8 examples, Q8_0 only) and the validation of
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +47,14 @@ def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -
         project.add_terms({t: 1 for t in PHRASES})
         project.link(Linker(LinkerConfig(vocabulary="tiny"), dirs=dirs))
 
-    teacher = SimulatedTeacher(PHRASES, p=0.9, seed=1)
+    class SlowTeacher(SimulatedTeacher):
+        """A quarter second an answer, so the labelling page can be caught mid-run."""
+
+        def answer(self, term: str, labels: list[tuple[str, str]]) -> str:
+            time.sleep(0.25)
+            return super().answer(term, labels)
+
+    teacher = SlowTeacher(PHRASES, p=0.9, seed=1)
     server = serve(teacher)
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     training = FineTuneConfig(retriever=RetrieverTrainConfig(epochs=1, batch_size=4, threads=2),
@@ -74,8 +82,9 @@ def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -
         save(wizard, "wizard-3-privacy.png")
         wizard.next()
         labelling = wizard.labelling_page
-        settle(lambda: not labelling.op.running)
+        settle(lambda: labelling.answered >= 5 or not labelling.op.running)
         save(wizard, "wizard-4-labelling.png")
+        settle(lambda: not labelling.op.running)
         wizard.next()
         review = wizard.review_page
         wrong = next((r for r in review.sample if r.concept_name != PHRASES[r.term]), review.sample[0])

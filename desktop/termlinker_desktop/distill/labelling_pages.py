@@ -128,7 +128,7 @@ class LabellingPage(QWizardPage):
         self.op.finished.connect(self._finished)
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(self.resume)
-        self.resume_button.setEnabled(False)
+        self.resume_button.setVisible(False)  # shown when paused or stopped with terms left
         self.cost = QLabel("")
         self.counts = QLabel("")
         self.counts.setWordWrap(True)
@@ -167,7 +167,7 @@ class LabellingPage(QWizardPage):
             self.completeChanged.emit()
             return
         store, teacher, concurrency = ctx.store, ctx.teacher, ctx.concurrency
-        self.resume_button.setEnabled(False)
+        self.resume_button.setVisible(False)
         self.op.start(lambda progress, cancel: label(plan, teacher, store, concurrency, progress, cancel),
                       self._done, self._failed, "Labelling")
         self.completeChanged.emit()
@@ -190,7 +190,9 @@ class LabellingPage(QWizardPage):
         self._show_cost()
         self._show_counts()
         plan = self.ctx.plan
-        self.resume_button.setEnabled(plan is not None and self.answered < len(plan.jobs))
+        unfinished = plan is not None and self.answered < len(plan.jobs)
+        self.resume_button.setEnabled(unfinished)
+        self.resume_button.setVisible(unfinished)
         self.completeChanged.emit()
 
     def _show_cost(self) -> None:
