@@ -238,3 +238,24 @@ def test_the_terms_page_says_what_is_wrong(qtbot, window, tmp_path):
     wizard.next()
     assert wizard.currentId() == W.TEACHER and [t.term for t in wizard.ctx.terms] == ["my head hurts", "queasy"]
     assert not wizard.teacher_page.isComplete()
+
+
+def test_the_key_can_live_in_the_os_keyring_when_keyring_is_installed(qtbot, window, monkeypatch):
+    import sys
+    import types
+
+    vault: dict = {}
+    fake = types.SimpleNamespace(get_password=lambda service, user: vault.get((service, user)),
+                                 set_password=lambda service, user, key: vault.__setitem__((service, user), key))
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    first = DistillWizard(window.settings, window.dirs, None, "tiny")
+    qtbot.addWidget(first)
+    fill_teacher(first, "http://127.0.0.1:9/v1")
+    first.teacher_page.remember_key.setChecked(True)
+    assert first.teacher_page.validatePage()
+    assert vault == {("TermLinker teacher", "http://127.0.0.1:9/v1"): API_KEY}
+
+    settings = first.teacher_settings(window.settings)
+    second = DistillWizard(settings, window.dirs, None, "tiny")
+    qtbot.addWidget(second)
+    assert second.teacher_page.api_key.text() == API_KEY and second.teacher_page.isComplete()
