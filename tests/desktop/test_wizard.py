@@ -179,6 +179,7 @@ def test_an_unreachable_teacher_gives_clear_messages_and_loses_nothing(qtbot, pr
     wizard.next()
     qtbot.waitUntil(lambda: not labelling.op.running, timeout=LONG)
     assert "Cannot reach the teacher" in labelling.op.status.text()
+    assert "Check the base URL" in labelling.op.status.text(), "the wizard's words, not the command line's"
     assert labelling.resume_button.isEnabled() and labelling.answered == answered
     assert labelling.isComplete(), "the answers so far can still be reviewed and used"
 

@@ -13,7 +13,7 @@ from termlinker.distill.wizard_api import label, make_plan, open_linker, plan_re
 from termlinker.errors import Cancelled
 
 from .context import WizardContext
-from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel
+from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard
 
 
 def _host(url: str) -> str:
@@ -90,7 +90,7 @@ class PrivacyPage(QWizardPage):
         try:
             check_budget(plan, allow_partial=True)
         except BudgetError as exc:
-            self._budget_error = str(exc).replace("--budget", "the budget")
+            self._budget_error = for_the_wizard(str(exc))
         if plan.budget_left is not None and plan.estimated_cost > plan.budget_left:
             lines.append("The estimate is above what is left of the budget: labelling stops when the budget is "
                          "reached, and the answers so far are kept.")
@@ -177,7 +177,7 @@ class LabellingPage(QWizardPage):
 
     def _done(self, summary) -> None:
         style = "" if summary.stopped_at_budget else OK_STYLE
-        self.op.show_message("\n".join(summary.lines()).replace("Raise --budget", "Raise the budget"), style)
+        self.op.show_message(for_the_wizard("\n".join(summary.lines())), style)
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):

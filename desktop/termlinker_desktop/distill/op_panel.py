@@ -19,6 +19,16 @@ from ..ops import BackgroundOp
 
 ERROR_STYLE = "color: #b71c1c;"
 OK_STYLE = "color: #2e7d32;"
+# The backend's messages name command-line options; the wizard names its own fields instead.
+_OPTION_NAMES = {"--base-url": "the base URL", "--model": "the model", "--concurrency": "Parallel requests",
+                 "--budget": "the budget", "--allow-partial": "a higher budget", "--val-share": "more labels",
+                 "--name": "the name"}
+
+
+def for_the_wizard(message: str) -> str:
+    for option, field in _OPTION_NAMES.items():
+        message = message.replace(option, field)
+    return message
 
 
 class OpPanel(QWidget):
@@ -91,7 +101,7 @@ class OpPanel(QWidget):
         if isinstance(exc, Cancelled):
             self.show_message(str(exc) or f"{what} was cancelled; what was finished is kept.")
         elif isinstance(exc, TermLinkerError):
-            self.show_message(str(exc), ERROR_STYLE)
+            self.show_message(for_the_wizard(str(exc)), ERROR_STYLE)
         else:
             self.show_message(f"{what} failed unexpectedly: {type(exc).__name__}: {exc}", ERROR_STYLE)
 
