@@ -89,14 +89,8 @@ class FineTunePage(QWizardPage):
 
     def _done(self, report) -> None:
         self.ctx.fine_tune = report
-        counts = report.manifest.counts
-        lines = [f"Trained on {counts.get('retriever_train', 0):,} terms ({counts.get('retriever_val', 0):,} held "
-                 "out for validation)."]
-        if report.retriever is not None:
-            lines += report.retriever.lines()[1:]
-        lines += report.reranker.lines()[1:]
         self.op.show_message("Fine-tuning finished.", OK_STYLE)
-        self.result.setText("\n".join(lines))
+        self.result.setText("\n".join(summary_lines(report)))
 
     def _finished(self) -> None:
         self.start_button.setEnabled(self.ctx.fine_tune is None)
@@ -105,6 +99,27 @@ class FineTunePage(QWizardPage):
 
     def isComplete(self) -> bool:
         return not self.op.running and self.ctx.fine_tune is not None
+
+
+def summary_lines(report) -> list[str]:
+    counts = report.manifest.counts
+    lines = [f"Training data: {counts.get('retriever_train', 0):,} terms, {counts.get('retriever_val', 0):,} more "
+             "held out for validation."]
+    r = report.retriever
+    if r is not None:
+        took = "reused the finished model" if r.reused_model else f"{r.train_seconds:.1f} s"
+        scores = (f"; held-out Acc@1 {r.before.acc1:.3f} → {r.after.acc1:.3f}"
+                  if r.before is not None and r.after is not None else "")
+        lines.append(f"Retriever {r.name}: {r.pairs:,} pairs, {r.steps:,} steps ({took}){scores}.")
+    k = report.reranker
+    took = "reused the finished adapter" if k.reused_adapter else f"{k.train_seconds:.1f} s"
+    loss = f", last loss {k.final_loss:.3f}" if k.final_loss is not None else ""
+    lines.append(f"Re-ranker {k.name}: {k.examples:,} examples, {k.steps:,} steps ({took}{loss}); "
+                 f"exported in {k.export_seconds:.0f} s.")
+    for c in k.checks:
+        lines.append(f"  {c.quantization} file ({c.size_mb:.0f} MB) orders {c.pair_order_agreement:.0%} of candidate "
+                     f"pairs as the trained model does.")
+    return lines
 
 
 def ctx_records(ctx: WizardContext):
