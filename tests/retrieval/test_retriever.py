@@ -99,7 +99,7 @@ def test_index_manifest_records_its_inputs(linker, vocab):
     manifest = json.loads((linker.retriever.bundle.folder / "manifest.json").read_text())
     assert manifest["vocabulary_hash"] == vocab.content_hash()
     assert manifest["names"] == len(vocab.names)
-    assert set(manifest["files"]) == {"names.hnsw", "vectors.npy", "lexical.json", "lexical.npz"}
+    assert set(manifest["files"]) == {"names.hnsw", "vectors.npy", "names.json", "lexical.json", "lexical.npz"}
 
 
 def test_cancelled_build_keeps_encoded_chunks_and_resumes(home, vocab):

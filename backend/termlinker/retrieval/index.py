@@ -123,7 +123,9 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
     import hnswlib
 
     names = vocab.names
-    vectors = _encode_resumable(folder, names, encoder, progress, cancel, threads or 1)
+    vectors = np.empty((len(names), encoder.dim), dtype=np.float32)
+    missing = _reuse_vectors(folder, names, encoder, vectors)
+    vectors[missing] = _encode_resumable(folder, [names[i] for i in missing], encoder, progress, cancel, threads or 1)
     if cancel is not None:
         cancel.raise_if_cancelled()
     dense = hnswlib.Index(space="ip", dim=encoder.dim)
@@ -141,7 +143,9 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
         dense.save_index(str(tmp))
     with atomic_open(folder / "vectors.npy", "wb") as fh:
         np.save(fh, vectors.astype(np.float16), allow_pickle=False)
-    files = ["names.hnsw", "vectors.npy", *lexical.save(folder)]
+    with atomic_open(folder / "names.json", "w", encoding="utf-8") as fh:
+        json.dump(names, fh, ensure_ascii=False)
+    files = ["names.hnsw", "vectors.npy", "names.json", *lexical.save(folder)]
     expected = _expected(vocab, encoder, params)
     manifest = IndexManifest(vocabulary=vocab.info.name, files={f: sha256_file(folder / f) for f in files}, **expected)
     with atomic_open(folder / "manifest.json", "w", encoding="utf-8") as fh:
@@ -149,6 +153,39 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
     shutil.rmtree(_partial_folder(folder), ignore_errors=True)
     return IndexBundle(folder, manifest, dense, lexical,
                        np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
+
+
+def _reuse_vectors(folder: Path, names: list[str], encoder: OnnxEncoder, out: np.ndarray) -> list[int]:
+    """Copy into ``out`` the vectors other bundles of the same encoder already hold for these
+    names; return the positions still to encode.
+
+    Learning a few hundred labelled terms, or cross-validation folds that each learn others,
+    would otherwise re-encode every name of the vocabulary (minutes with a slow encoder)."""
+    wanted: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        wanted.setdefault(name, []).append(i)
+    for other in sorted(folder.parent.iterdir()) if folder.parent.exists() else []:
+        if not wanted:
+            break
+        if other == folder or other.name.startswith(".") or not (other / "names.json").exists():
+            continue
+        try:
+            manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+            files = manifest.get("files", {})
+            if manifest.get("encoder") != encoder.identity or not {"names.json", "vectors.npy"} <= set(files):
+                continue
+            if any(sha256_file(other / f) != files[f] for f in ("names.json", "vectors.npy")):
+                continue
+            old_names = json.loads((other / "names.json").read_text(encoding="utf-8"))
+            old_vectors = np.load(other / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            if old_vectors.shape != (len(old_names), encoder.dim):
+                continue
+        except (OSError, ValueError):
+            continue  # a damaged bundle only means encoding more
+        for row, name in enumerate(old_names):
+            for i in wanted.pop(name, ()):
+                out[i] = old_vectors[row]
+    return sorted(i for rows in wanted.values() for i in rows)
 
 
 def _partial_folder(folder: Path) -> Path:
