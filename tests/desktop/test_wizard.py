@@ -39,9 +39,9 @@ def project_window(qtbot, window):
     return window
 
 
-def open_wizard(qtbot, window, **kw) -> DistillWizard:
+def open_wizard(qtbot, window, teacher_options=FAST_TEACHER) -> DistillWizard:
     wizard = DistillWizard(window.settings, window.dirs, window.project.path, "tiny", training=TINY,
-                           teacher_options=FAST_TEACHER, **kw)
+                           teacher_options=teacher_options)
     qtbot.addWidget(wizard)
     wizard.show()
     return wizard
@@ -92,7 +92,8 @@ def files_under(*roots):
 @pytest.mark.slow
 def test_end_to_end_with_a_real_llama_cpp_teacher(qtbot, project_window, llama_teacher, tmp_path):  # noqa: F811
     window = project_window
-    wizard = open_wizard(qtbot, window)
+    # A 135M model on 2 busy cores can take seconds an answer: the default patience, fast backoff.
+    wizard = open_wizard(qtbot, window, {"backoff_s": 0.1, "backoff_max_s": 1.0})
     wizard.next()
     fill_teacher(wizard, llama_teacher)
     page = wizard.teacher_page
@@ -109,7 +110,7 @@ def test_end_to_end_with_a_real_llama_cpp_teacher(qtbot, project_window, llama_t
     qtbot.waitUntil(lambda: not labelling.op.running, timeout=LONG)
     store = wizard.ctx.store
     served = store.request_count()
-    assert labelling.answered == len(GOLD) and served >= len(GOLD)
+    assert labelling.answered == len(GOLD) and served >= len(GOLD), labelling.op.status.text()
     assert "Cost so far" in labelling.cost.text() and f"{len(GOLD)} of {len(GOLD)} terms answered" in \
         labelling.counts.text()
     labelling.resume()  # everything is stored: a rerun asks nothing
