@@ -10,6 +10,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,25 @@ class _AtomicPath(contextlib.AbstractContextManager):
             _silent_unlink(self.tmp)
             raise StorageError(_storage_message(self.target, err)) from err
         return None
+
+
+def staging_folder(target: str | os.PathLike[str]) -> Path:
+    """An empty folder beside ``target`` to write a folder's new contents into (see ``replace_folder``)."""
+    staged = Path(target).with_name(Path(target).name + ".partial")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    return staged
+
+
+def replace_folder(staged: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Swap a fully written folder into place: a crash leaves the old folder or the new one, never half of one."""
+    staged, target = Path(staged), Path(target)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staged.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -34,6 +34,7 @@ def add_distill_parser(sub: argparse._SubParsersAction) -> None:
     label.add_argument("-o", "--output", required=True, metavar="LABELS", help="labels as JSONL")
     _add_dataset_parser(dsub)
     _add_train_retriever_parser(dsub)
+    _add_train_reranker_parser(dsub)
 
 
 def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
@@ -59,6 +60,23 @@ def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--learning-rate", type=float, default=5e-5)
 
 
+def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
+    tr = dsub.add_parser("train-reranker", help="distil the labels into the local re-ranker (LoRA -> GGUF)")
+    tr.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `distill dataset`")
+    tr.add_argument("--vocab", default="hpo", help="vocabulary for validation (default: hpo)")
+    tr.add_argument("--encoder", help="retriever encoder whose candidates are re-ranked (default: the default)")
+    tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>)")
+    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama architecture)")
+    tr.add_argument("--epochs", type=int, default=1)
+    tr.add_argument("--batch-size", type=int, default=8)
+    tr.add_argument("--learning-rate", type=float, default=2e-4)
+    tr.add_argument("--lora-r", type=int, default=16)
+    tr.add_argument("--max-examples", type=int, help="train on at most this many examples (a seeded sample)")
+    tr.add_argument("--quantize", default="Q8_0,Q4_K_M",
+                    help="llama.cpp quantizations to export and compare (default: Q8_0,Q4_K_M)")
+    tr.add_argument("--no-activate", action="store_true", help="register the model but never activate it")
+
+
 def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
     if args.distill_command == "label":
         return _label(args, dirs)
@@ -66,6 +84,8 @@ def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
         return _dataset(args, dirs)
     if args.distill_command == "train-retriever":
         return _train_retriever(args, dirs)
+    if args.distill_command == "train-reranker":
+        return _train_reranker(args, dirs)
     raise AssertionError(args.distill_command)
 
 
@@ -172,4 +192,38 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
     print("\n".join(report.lines()))
     print(f"The new encoder is not the default. Use it with: termlinker link ... --encoder {report.name}"
           f" (or termlinker evaluate ... --encoder {report.name})")
+    return 0
+
+
+def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..vocab.store import VocabularyStore
+    from .gguf_export import QUANTIZATIONS
+    from .train_reranker import RerankerTrainConfig, train_reranker
+    from .validate_reranker import validate_and_register
+
+    kinds = tuple(k.strip() for k in args.quantize.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in QUANTIZATIONS]
+    if not kinds or unknown:
+        raise InputError(f"--quantize takes a comma-separated list of {', '.join(QUANTIZATIONS)}.")
+    vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
+    config = RerankerTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                 lora_r=args.lora_r, lora_alpha=2 * args.lora_r, max_examples=args.max_examples,
+                                 threads=args.threads, quantizations=kinds)
+    bar = ProgressBar("training", enabled=not args.quiet)
+    try:
+        report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=bar)
+    finally:
+        bar.close()
+    print("\n".join(report.lines()))
+    from ..rerank.registry import RerankerRegistry
+
+    base = RerankerRegistry(dirs).resolve(args.base)
+    bar = ProgressBar("validating", enabled=not args.quiet)
+    try:
+        validation = validate_and_register(args.dataset, vocab, dirs, report.name, report.files, base.base_model,
+                                           base.prompt_version, encoder=args.encoder, threads=args.threads or 2,
+                                           activate=not args.no_activate, progress=bar)
+    finally:
+        bar.close()
+    print("\n".join(validation.lines()))
     return 0

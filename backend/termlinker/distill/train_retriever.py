@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..atomic import write_text
+from ..atomic import replace_folder, staging_folder, write_text
 from ..errors import Cancelled, InputError, ModelError
 from ..evaluation.metrics import RankingScores, score_rankings
 from ..models import DEFAULT_ENCODER, encoder_folder, ensure_encoder
@@ -275,17 +275,11 @@ def _save_checkpoint(model, optimizer, scheduler, step: int, plan: str, checkpoi
     """Written beside and renamed over the old one: a crash mid-save keeps the previous checkpoint."""
     import torch
 
-    tmp = checkpoint.with_name("checkpoint.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_folder(checkpoint)
     model.save(str(tmp))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
                 "plan": plan}, tmp / "trainer_state.pt")
-    old = checkpoint.with_name("checkpoint.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if checkpoint.exists():
-        checkpoint.rename(old)
-    tmp.rename(checkpoint)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_folder(tmp, checkpoint)
 
 
 def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:

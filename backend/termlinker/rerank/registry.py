@@ -32,6 +32,7 @@ class RerankerModel:
     base_model: str
     prompt_version: str = DEFAULT_PROMPT
     scores: dict[str, float] = field(default_factory=dict)  # validation figures, e.g. {"aap_val_acc1": 0.66}
+    rules: dict = field(default_factory=dict)  # fusion/skip rules calibrated for this model (RerankRules fields)
     registered_at: float = 0.0
     builtin: bool = False
 
@@ -119,14 +120,15 @@ class RerankerRegistry:
     # -- writing ---------------------------------------------------------------------------
 
     def register(self, name: str, path: str | Path, base_model: str, prompt_version: str = DEFAULT_PROMPT,
-                 scores: dict[str, float] | None = None, activate: bool = False) -> RerankerModel:
+                 scores: dict[str, float] | None = None, activate: bool = False,
+                 rules: dict | None = None) -> RerankerModel:
         path = Path(path).resolve()
         if not path.is_file():
             raise ModelError(f"Cannot register {name!r}: {path} does not exist.")
         if name in builtin_models(self.dirs):
             raise ModelError(f"{name!r} is a built-in re-ranker; choose another name.")
         model = RerankerModel(name, str(path), sha256_file(path), base_model, prompt_version, dict(scores or {}),
-                              time.time())
+                              dict(rules or {}), time.time())
         state = self._load()
         state["models"][name] = asdict(model)
         self._save(state)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from ..paths import DataDirs
 from ..types import Candidate
+from .calibration import rules_from_dict
 from .fusion import Reranked, RerankRules, fuse, is_decisive, unchanged
 from .prompt import load_template
 from .registry import RerankerModel, RerankerRegistry
@@ -25,7 +26,7 @@ class RerankerConfig:
     model: str | None = None  # registered name or .gguf path; None = the active model
     threads: int = 2
     n_gpu_layers: int = 0
-    rules: RerankRules = field(default_factory=RerankRules)
+    rules: RerankRules | None = None  # None: the rules calibrated for the model, else the defaults
 
 
 class Reranker:
@@ -38,10 +39,11 @@ class Reranker:
     def open(cls, config: RerankerConfig, dirs: DataDirs) -> "Reranker":
         """Resolve and load the model; raises ModelError with a message a user can act on."""
         model = RerankerRegistry(dirs).resolve(config.model)
+        rules = config.rules or rules_from_dict(model.rules) or RerankRules()
         scorer = LlamaScorer(model.path, load_template(model.prompt_version),
                              ScorerConfig(threads=config.threads, n_gpu_layers=config.n_gpu_layers,
-                                          max_candidates=max(1, config.rules.depth)))
-        return cls(scorer, config.rules, model)
+                                          max_candidates=max(1, rules.depth)))
+        return cls(scorer, rules, model)
 
     def rerank(self, term: str, candidates: Sequence[Candidate]) -> Reranked:
         if is_decisive(candidates, self.rules):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,15 +126,25 @@ class LlamaScorer:
         for name in candidates:
             tokens = self._prefix + self._tokens(term_part) + self._tokens(self.template.candidate_part(
                 self.fit(name, self._candidate_budget(len(self._tokens(term_part)), len(candidates)))))
-            self._llama.llama_memory_clear(self._memory, True)
-            self._batch.reset()
-            for pos, token in enumerate(tokens):
-                self._add(token, pos, (0,), pos == len(tokens) - 1)
-            self._decode()
-            out.append(self._margin(self._batch.n_tokens() - 1))
-        self._llama.llama_memory_clear(self._memory, True)
-        self._decode_prefix()
+            out.append(self._score_alone(tokens))
         return np.asarray(out, dtype=np.float32)
+
+    def score_prompt(self, prompt: str) -> float:
+        """The margin of one fully rendered prompt (as training data stores it), from an empty cache."""
+        bos = self._prefix[:1] if self._model.add_bos_token() else []
+        return self._score_alone(bos + self._tokens(prompt))
+
+    def _score_alone(self, tokens: list[int]) -> float:
+        self._llama.llama_memory_clear(self._memory, True)
+        try:
+            self._batch.reset()
+            for pos, token in enumerate(tokens[:self.n_ctx]):
+                self._add(token, pos, (0,), pos == min(len(tokens), self.n_ctx) - 1)
+            self._decode()
+            return self._margin(self._batch.n_tokens() - 1)
+        finally:
+            self._llama.llama_memory_clear(self._memory, True)
+            self._decode_prefix()
 
     def tokenize(self, text: str) -> list[int]:
         """The model's tokens for prompt text (special tokens such as <|im_end|> recognised)."""
@@ -226,14 +236,19 @@ class LlamaScorer:
         return list(self._model.tokenize(text.encode("utf-8"), False, True))
 
     def _label_ids(self, labels: tuple[str, ...]) -> list[int]:
-        ids = []
-        for label in labels:
-            tokens = self._tokens(label)
-            if len(tokens) != 1:
-                raise ModelError(f"The label {label!r} of prompt {self.template.version} is {len(tokens)} tokens for "
-                                 f"{self.path.name}; labels must be single tokens. Use a prompt made for this model.")
-            ids.append(tokens[0])
-        return ids
+        return single_token_ids(self._tokens, labels, f"{self.path.name} (prompt {self.template.version})")
+
+
+def single_token_ids(tokenize: Callable[[str], list[int]], labels: tuple[str, ...], what: str) -> list[int]:
+    """The token id of each answer label; a label that is not one token cannot be read from one logit."""
+    ids = []
+    for label in labels:
+        tokens = tokenize(label)
+        if len(tokens) != 1:
+            raise ModelError(f"The label {label!r} is {len(tokens)} tokens for {what}; labels must be single "
+                             "tokens. Use a prompt made for this model.")
+        ids.append(tokens[0])
+    return ids
 
 
 def _import_llama():

@@ -1,0 +1,176 @@
+"""Write a fine-tuned re-ranker back to GGUF and quantize it with llama.cpp.
+
+The base GGUF is the source of truth for everything but the weights: every metadata field
+(tokenizer, chat template, licence, hyper-parameters) is copied from it unchanged, and the
+tensors are written in its order under its names. Weights come from the merged torch model
+(transformers names), mapped back to GGUF names; llama.cpp stores the query and key
+projections of llama-architecture models with the rotary halves interleaved, which
+transformers undid on loading (``permute_rotary``) and this module redoes.
+
+Only the ``llama`` architecture (SmolLM2, Llama, most small instruct models) is supported:
+other architectures store their tensors differently (Gemma offsets its norm weights).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError, StorageError
+
+SUPPORTED_ARCHITECTURES = ("llama",)
+# llama.cpp quantization names -> its file-type constants (llama.h, LLAMA_FTYPE_MOSTLY_*)
+QUANTIZATIONS = {"Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q4_0": 2}
+_F16_FILE_TYPE = 1
+
+_GLOBAL = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+           "lm_head.weight": "output.weight"}
+_LAYER = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+          "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+          "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+_LAYER_NAME = re.compile(r"^model\.layers\.(\d+)\.(.+)\.weight$")
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    architecture: str
+    n_head: int
+    n_head_kv: int
+    tensor_names: tuple[str, ...]
+
+
+def gguf_name(hf_name: str) -> str | None:
+    """The GGUF tensor name of a transformers parameter, or None when GGUF has no such tensor."""
+    if hf_name in _GLOBAL:
+        return _GLOBAL[hf_name]
+    match = _LAYER_NAME.match(hf_name)
+    if match and match.group(2) in _LAYER:
+        return f"blk.{match.group(1)}.{_LAYER[match.group(2)]}.weight"
+    return None
+
+
+def permute_rotary(weights: np.ndarray, n_head: int) -> np.ndarray:
+    """transformers' [q0..q(d/2), q(d/2)..qd] rotary layout per head -> llama.cpp's interleaved one."""
+    rows = weights.shape[0]
+    half = rows // n_head // 2
+    return weights.reshape(n_head, 2, half, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
+def read_base(path: str | os.PathLike[str]) -> BaseInfo:
+    reader = _reader(path)
+    arch = _field(reader, "general.architecture")
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise ModelError(f"{path} is a {arch!r} model; fine-tuning and GGUF export support "
+                         f"{', '.join(SUPPORTED_ARCHITECTURES)} models such as SmolLM2-135M. Choose such a base.")
+    return BaseInfo(arch, int(_field(reader, f"{arch}.attention.head_count")),
+                    int(_field(reader, f"{arch}.attention.head_count_kv")),
+                    tuple(t.name for t in reader.tensors))
+
+
+def to_gguf_tensors(state: Mapping[str, np.ndarray], base: BaseInfo) -> dict[str, np.ndarray]:
+    """transformers state dict (float arrays) -> {GGUF name: array in llama.cpp's layout}."""
+    out = {}
+    for hf_name, array in state.items():
+        name = gguf_name(hf_name)
+        if name is None or name not in base.tensor_names:
+            continue  # e.g. lm_head when the embeddings are tied
+        if name.endswith("attn_q.weight"):
+            array = permute_rotary(array, base.n_head)
+        elif name.endswith("attn_k.weight"):
+            array = permute_rotary(array, base.n_head_kv)
+        out[name] = array
+    missing = [n for n in base.tensor_names if n not in out]
+    if missing:
+        raise ModelError(f"The fine-tuned model lacks {len(missing)} tensors of the base GGUF (first: {missing[0]}); "
+                         "it was not trained from this base.")
+    return out
+
+
+def write_f16_gguf(base_path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray],
+                   out_path: str | os.PathLike[str], name: str | None = None) -> Path:
+    """A full-precision GGUF (matrices F16, vectors F32) with the base file's metadata; written atomically."""
+    import gguf
+
+    reader = _reader(base_path)
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    writer = gguf.GGUFWriter(str(tmp), _field(reader, "general.architecture"))
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name == "general.architecture":
+            continue  # the header and the architecture: the writer makes its own
+        if field.name == "general.file_type":
+            writer.add_uint32(field.name, _F16_FILE_TYPE)
+        elif field.name == "general.name" and name:
+            writer.add_string(field.name, name)
+        else:
+            vtype = field.types[0]
+            sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(field.name, field.contents(), vtype, sub_type=sub)
+    for tensor in reader.tensors:
+        array = np.asarray(tensors[tensor.name], dtype=np.float32)
+        writer.add_tensor(tensor.name, array if array.ndim == 1 else array.astype(np.float16))
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"Could not write {out_path} ({exc.strerror or exc}). Free some disk space and run "
+                           "the same command again: training is kept and only the export is redone.") from exc
+    finally:
+        writer.close()
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def quantize(source: str | os.PathLike[str], out_path: str | os.PathLike[str], kind: str,
+             threads: int | None = None) -> Path:
+    """llama.cpp's own quantizer (``llama_model_quantize``); written to a temporary name, then renamed."""
+    from ..rerank.scorer import _import_llama
+
+    llama_cpp, _ = _import_llama()
+    if kind not in QUANTIZATIONS:
+        raise ModelError(f"Unknown quantization {kind!r}; choose one of {', '.join(QUANTIZATIONS)}.")
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = QUANTIZATIONS[kind]
+    params.nthread = threads or 0
+    rc = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+    if rc != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"llama.cpp could not quantize {source} to {kind} (code {rc}). Check free disk space "
+                           "and run the same command again.")
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def dequantized_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every tensor of a GGUF as float32 in llama.cpp's layout (for checks and tests)."""
+    from gguf.quants import dequantize
+
+    return {t.name: np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32).reshape(
+        tuple(int(x) for x in reversed(t.shape)))
+        for t in _reader(path).tensors}
+
+
+def _reader(path: str | os.PathLike[str]):
+    import gguf
+
+    try:
+        return gguf.GGUFReader(str(path))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable GGUF file ({exc}). Choose another base model.") from exc
+
+
+def _field(reader, key: str):
+    field = reader.fields.get(key)
+    if field is None:
+        raise ModelError(f"The GGUF file has no {key!r} field; it is not a complete model file.")
+    return field.contents()

@@ -1,0 +1,429 @@
+"""Distil the teacher's labels into the local re-ranker: LoRA on the GGUF base, merged, back to GGUF.
+
+Training-only: torch, transformers and peft are imported inside the functions. The base GGUF
+is loaded into torch by transformers (dequantized), LoRA adapters train on the attention
+projections, and the loss is the re-ranker's own score: the yes-minus-no logit margin at the
+prompt's last token (``logsumexp`` over the template's label tokens, as ``LlamaScorer`` does)
+under a logistic loss against the label. Prompts are tokenized by llama.cpp's tokenizer of the
+base file, so training sees exactly the tokens inference will.
+
+Work lives in ``<data>/models/training/<name>/``: ``checkpoint/`` (adapter, optimizer, step)
+is rewritten every few steps and on cancel, so an interrupted run resumes; ``adapter/`` with
+``training.json`` is the finished adapter, and a rerun goes straight to the export. The
+export merges the adapter, writes an F16 GGUF with the base file's metadata, and quantizes it
+with llama.cpp (``gguf_export``) into ``<data>/models/rerankers/<name>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import replace_folder, staging_folder, write_text
+from ..errors import Cancelled, InputError, ModelError
+from ..paths import DataDirs
+from ..progress import CancelToken, ProgressFn, no_progress
+from ..rerank.prompt import load_template
+from ..rerank.registry import RerankerModel, RerankerRegistry
+from .dataset import DatasetManifest, read_jsonl
+from .train_retriever import check_name
+
+DONE_MARKER = "training.json"
+
+
+@dataclass(frozen=True)
+class RerankerTrainConfig:
+    epochs: int = 1
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    max_tokens: int = 160  # a prompt is ~60-90 tokens; longer ones are cut at the front of the term
+    max_examples: int | None = None  # cap for quick runs (a deterministic sample)
+    warmup_share: float = 0.05
+    checkpoint_every: int = 25  # steps
+    seed: int = 0
+    threads: int | None = None
+    quantizations: tuple[str, ...] = ("Q8_0", "Q4_K_M")
+    keep_f16: bool = False
+
+
+@dataclass
+class ExportCheck:
+    """How closely a GGUF file's margins follow the merged torch model's on held-out examples."""
+    quantization: str
+    path: str
+    size_mb: float
+    mean_abs_diff: float
+    pair_order_agreement: float  # share of same-term candidate pairs ordered alike
+    top1_agreement: float  # share of terms whose best candidate is the same
+    pairs_per_s: float
+
+
+@dataclass
+class RerankerTrainReport:
+    name: str
+    base: str
+    examples: int
+    steps: int
+    train_seconds: float
+    export_seconds: float = 0.0
+    resumed_from_step: int = 0
+    reused_adapter: bool = False
+    final_loss: float | None = None
+    files: dict[str, str] = field(default_factory=dict)  # quantization -> GGUF path
+    checks: list[ExportCheck] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"re-ranker {self.name} (LoRA on {self.base})",
+               f"trained on {self.examples} examples, {self.steps} steps"
+               + (" (reused the finished adapter)" if self.reused_adapter else f" in {self.train_seconds:.1f} s")
+               + (f", resumed at step {self.resumed_from_step}" if self.resumed_from_step else "")
+               + (f", last loss {self.final_loss:.3f}" if self.final_loss is not None else "")]
+        for c in self.checks:
+            out.append(f"{c.quantization}: {c.path} ({c.size_mb:.0f} MB); vs torch: mean |diff| {c.mean_abs_diff:.3f}, "
+                       f"pair order {c.pair_order_agreement:.1%}, top-1 {c.top1_agreement:.1%}, "
+                       f"{c.pairs_per_s:.0f} pairs/s")
+        return out
+
+
+def default_name(today: date | None = None) -> str:
+    return f"smollm2-ft-{(today or date.today()).isoformat()}"
+
+
+def work_folder(dirs: DataDirs, name: str) -> Path:
+    return dirs.models / "training" / name
+
+
+def output_folder(dirs: DataDirs, name: str) -> Path:
+    return dirs.models / "rerankers" / name
+
+
+@dataclass(frozen=True)
+class _Example:
+    prompt: str
+    match: bool
+    term: str
+
+
+def load_examples(dataset_dir: str | Path, split: str) -> list[_Example]:
+    return [_Example(r["prompt"], bool(r["match"]), r["term"])
+            for r in read_jsonl(Path(dataset_dir) / f"rerank_{split}.jsonl")]
+
+
+def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = None,
+                   config: RerankerTrainConfig = RerankerTrainConfig(), base: str | None = None,
+                   progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> RerankerTrainReport:
+    """Train (or resume, or reuse) the adapter, export + quantize, and check the GGUF files against torch.
+
+    The new model is neither registered nor activated here: ``validate_and_register`` decides."""
+    from .gguf_export import read_base
+
+    name = check_name(name or default_name())
+    registry = RerankerRegistry(dirs)
+    base_model = registry.resolve(base)
+    read_base(base_model.path)  # refuses unsupported architectures before any work
+    manifest = DatasetManifest.load(Path(dataset_dir))
+    template = load_template(base_model.prompt_version)
+    if manifest.prompt_version != template.version:
+        raise InputError(f"The data in {dataset_dir} was rendered with prompt {manifest.prompt_version!r} but "
+                         f"{base_model.name!r} uses {template.version!r}. Build the data again with that prompt.")
+    if config.epochs < 1 or config.batch_size < 1:
+        raise InputError("--epochs and --batch-size must be at least 1.")
+    examples = load_examples(dataset_dir, "train")
+    if config.max_examples and len(examples) > config.max_examples:
+        examples = random.Random(config.seed).sample(examples, config.max_examples)
+    if not examples or not any(e.match for e in examples):
+        raise InputError(f"{dataset_dir} has no re-ranker training examples with a positive label. "
+                         "Label more terms, then run `termlinker distill dataset` again.")
+    work = work_folder(dirs, name)
+    adapter_dir = work / "adapter"
+    report = RerankerTrainReport(name, base_model.name, len(examples), 0, 0.0)
+    if (adapter_dir / DONE_MARKER).exists():
+        info = json.loads((adapter_dir / DONE_MARKER).read_text(encoding="utf-8"))
+        report.steps, report.reused_adapter, report.final_loss = info["steps"], True, info.get("final_loss")
+    else:
+        trainer = _LoraTrainer(base_model, template, config)
+        report.steps, report.resumed_from_step, report.train_seconds, report.final_loss = trainer.train(
+            examples, work, progress, cancel)
+        write_text(adapter_dir / DONE_MARKER, json.dumps(
+            {"base": base_model.name, "base_path": base_model.path, "prompt_version": template.version,
+             "examples": len(examples), "steps": report.steps, "final_loss": report.final_loss,
+             "dataset": str(Path(dataset_dir).resolve()), "config": asdict(config),
+             "train_seconds": round(report.train_seconds, 1)}, indent=2))
+        shutil.rmtree(work / "checkpoint", ignore_errors=True)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    began = time.monotonic()
+    check_examples = load_examples(dataset_dir, "val")[:32] or examples[:32]
+    report.files, report.checks = export_reranker(base_model, template, adapter_dir, output_folder(dirs, name),
+                                                  name, config, check_examples)
+    report.export_seconds = time.monotonic() - began
+    return report
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+
+class _LoraTrainer:
+    def __init__(self, base: RerankerModel, template, config: RerankerTrainConfig) -> None:
+        self.base = base
+        self.template = template
+        self.config = config
+        self.tokenizer = LlamaTokenizer(base.path)
+        self.positive = self.tokenizer.label_ids(template.positive)
+        self.negative = self.tokenizer.label_ids(template.negative)
+
+    def train(self, examples: list[_Example], work: Path, progress: ProgressFn,
+              cancel: CancelToken | None) -> tuple[int, int, float, float | None]:
+        import warnings
+
+        import torch
+        from peft import get_peft_model_state_dict, set_peft_model_state_dict
+
+        cfg = self.config
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        batches = plan_batches(len(examples), cfg.batch_size, cfg.epochs, cfg.seed)
+        total = len(batches)
+        plan = hashlib.sha256(json.dumps([[examples[i].prompt for i in b] for b in batches]).encode()).hexdigest()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # transformers' deprecation notes from inside peft
+            model = lora_model(self.base, cfg)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate)
+        warmup = max(1, int(total * cfg.warmup_share))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+        checkpoint = work / "checkpoint"
+        state = _load_checkpoint(checkpoint, plan)
+        start = 0
+        if state:
+            set_peft_model_state_dict(model, state["adapter"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            start = int(state["step"])
+        tokens = [self.tokenizer.encode(e.prompt, cfg.max_tokens) for e in examples]
+        model.train()
+        began = time.monotonic()
+        progress(start, total)
+        loss_value = None
+        for step in range(start, total):
+            if cancel is not None and cancel.cancelled:
+                _save_checkpoint(get_peft_model_state_dict(model), optimizer, scheduler, step, plan, checkpoint)
+                raise Cancelled(f"Re-ranker training stopped at step {step} of {total}; the progress is saved in "
+                                f"{checkpoint}. Run the same command again to continue.")
+            batch = batches[step]
+            margins = margin_batch(model, [tokens[i] for i in batch], self.positive, self.negative)
+            labels = torch.tensor([1.0 if examples[i].match else 0.0 for i in batch])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(margins, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            loss_value = float(loss.detach())
+            done = step + 1
+            progress(done, total)
+            if done % cfg.checkpoint_every == 0 and done < total:
+                _save_checkpoint(get_peft_model_state_dict(model), optimizer, scheduler, done, plan, checkpoint)
+        seconds = time.monotonic() - began
+        _save_adapter(model, work / "adapter")
+        return total, start, seconds, loss_value
+
+
+def plan_batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[int]]:
+    """Shuffled example indices, deterministic for a seed so a resumed run replays the same order."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(epochs):
+        order = list(range(n))
+        rng.shuffle(order)
+        out += [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return out
+
+
+def load_torch_base(base: RerankerModel):
+    """The base GGUF as a float32 transformers model (transformers dequantizes it)."""
+    import contextlib
+    import io
+    import warnings
+
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    path = Path(base.path)
+    try:
+        # transformers draws its own progress bar while dequantizing; ours reports the training.
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
+    except (ValueError, OSError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"transformers could not load {path} for training ({exc}). Fine-tuning needs a "
+                         "llama-architecture GGUF such as the built-in smollm2-135m.") from exc
+
+
+def lora_model(base: RerankerModel, config: RerankerTrainConfig):
+    from peft import LoraConfig, get_peft_model
+
+    model = load_torch_base(base)
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def margin_batch(model, sequences: list[list[int]], positive: list[int], negative: list[int]):
+    """The re-ranker's score for each sequence: yes-minus-no logit margin after its last token.
+
+    Left padding puts every sequence's last token in the last column; explicit positions keep
+    the real tokens at the positions they have when scored alone."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.zeros((len(sequences), width), dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, width - len(seq):] = torch.tensor(seq)
+        mask[row, width - len(seq):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1)
+    logits = out.logits[:, -1, :].float()
+    return torch.logsumexp(logits[:, positive], -1) - torch.logsumexp(logits[:, negative], -1)
+
+
+class LlamaTokenizer:
+    """llama.cpp's tokenizer of a GGUF file (vocabulary only): the tokens inference will see."""
+
+    def __init__(self, path: str) -> None:
+        from ..rerank.scorer import _import_llama
+
+        llama_cpp, internals = _import_llama()
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        self._model = internals.LlamaModel(path_model=str(path), params=params, verbose=False)
+        self._bos = [self._model.token_bos()] if self._model.add_bos_token() else []
+
+    def tokens(self, text: str) -> list[int]:
+        return list(self._model.tokenize(text.encode("utf-8"), False, True)) if text else []
+
+    def encode(self, prompt: str, max_tokens: int) -> list[int]:
+        ids = self._bos + self.tokens(prompt)
+        return ids[-max_tokens:] if len(ids) > max_tokens else ids
+
+    def label_ids(self, labels: tuple[str, ...]) -> list[int]:
+        from ..rerank.scorer import single_token_ids
+
+        return single_token_ids(self.tokens, labels, "this model")
+
+
+def _save_adapter(model, folder: Path) -> None:
+    """peft's safetensors adapter, written beside and renamed into place."""
+    tmp = staging_folder(folder)
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    replace_folder(tmp, folder)
+
+
+def _save_checkpoint(adapter_state: dict, optimizer, scheduler, step: int, plan: str, checkpoint: Path) -> None:
+    """Tensors and plain numbers only (loaded back with ``weights_only=True``: no pickled code)."""
+    import torch
+
+    tmp = staging_folder(checkpoint)
+    torch.save({"adapter": adapter_state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "step": step, "plan": plan}, tmp / "state.pt")
+    replace_folder(tmp, checkpoint)
+
+
+def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:
+    import torch
+
+    path = checkpoint / "state.pt"
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a torn or foreign file: start over rather than fail
+        return None
+    return state if state.get("plan") == plan else None
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+
+def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: Path, name: str,
+                    config: RerankerTrainConfig, check_examples: list[_Example]) -> tuple[dict[str, str], list[ExportCheck]]:
+    """Merge, write F16 GGUF, quantize each requested type, and compare each file with torch."""
+    import warnings
+
+    import torch
+    from peft import PeftModel
+
+    from .gguf_export import quantize, read_base, to_gguf_tensors, write_f16_gguf
+
+    info = read_base(base.path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft notes the base folder has no config.json: GGUF bases never do
+        model = PeftModel.from_pretrained(load_torch_base(base), str(adapter_dir)).merge_and_unload()
+    model.eval()
+    tokenizer = LlamaTokenizer(base.path)
+    positive, negative = tokenizer.label_ids(template.positive), tokenizer.label_ids(template.negative)
+    with torch.no_grad():
+        reference = [float(margin_batch(model, [tokenizer.encode(e.prompt, config.max_tokens)], positive, negative)[0])
+                     for e in check_examples]
+        state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    del model
+    out_dir.mkdir(parents=True, exist_ok=True)
+    f16 = write_f16_gguf(base.path, to_gguf_tensors(state, info), out_dir / f"{name}.F16.gguf", name=name)
+    del state
+    files: dict[str, str] = {}
+    checks = []
+    for kind in config.quantizations:
+        path = quantize(f16, out_dir / f"{name}.{kind}.gguf", kind, config.threads)
+        files[kind] = str(path)
+        checks.append(check_export(path, kind, template, check_examples, reference, config.threads or 2))
+    if config.keep_f16:
+        files["F16"] = str(f16)
+    else:
+        f16.unlink(missing_ok=True)
+    return files, checks
+
+
+def check_export(path: Path, kind: str, template, examples: list[_Example], reference: list[float],
+                 threads: int) -> ExportCheck:
+    """Score the examples with llama.cpp (one term, one candidate at a time) and compare with torch."""
+    from ..rerank.scorer import LlamaScorer, ScorerConfig
+
+    scorer = LlamaScorer(path, template, ScorerConfig(threads=threads))
+    try:
+        began = time.monotonic()
+        got = [float(scorer.score_prompt(e.prompt)) for e in examples]
+        seconds = time.monotonic() - began
+    finally:
+        scorer.close()
+    ref, out = np.asarray(reference), np.asarray(got)
+    by_term: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_term.setdefault(e.term, []).append(i)
+    pairs = agree = top1 = 0
+    for idx in by_term.values():
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                pairs += 1
+                agree += (ref[idx[a]] - ref[idx[b]]) * (out[idx[a]] - out[idx[b]]) > 0
+        top1 += int(np.argmax(ref[idx]) == np.argmax(out[idx]))
+    return ExportCheck(kind, str(path), path.stat().st_size / 2**20,
+                       float(np.mean(np.abs(ref - out))) if len(ref) else 0.0,
+                       agree / pairs if pairs else 1.0, top1 / max(1, len(by_term)),
+                       len(examples) / seconds if seconds > 0 else 0.0)
