@@ -34,7 +34,7 @@ from ..progress import CancelToken, ProgressFn, no_progress
 from ..rerank.prompt import load_template
 from ..rerank.registry import RerankerModel, RerankerRegistry
 from .dataset import DatasetManifest, read_jsonl
-from .train_retriever import check_name
+from .train_retriever import check_name, read_training_state
 
 DONE_MARKER = "training.json"
 
@@ -347,16 +347,7 @@ def _save_checkpoint(adapter_state: dict, optimizer, scheduler, step: int, plan:
 
 
 def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:
-    import torch
-
-    path = checkpoint / "state.pt"
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a torn or foreign file: start over rather than fail
-        return None
-    return state if state.get("plan") == plan else None
+    return read_training_state(checkpoint / "state.pt", plan)
 
 
 # --- export -----------------------------------------------------------------------------------------

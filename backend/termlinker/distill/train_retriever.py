@@ -283,14 +283,18 @@ def _save_checkpoint(model, optimizer, scheduler, step: int, plan: str, checkpoi
 
 
 def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:
-    """A checkpoint of another plan (other data, batch size or epochs) is not resumed."""
+    return read_training_state(checkpoint / "trainer_state.pt", plan)
+
+
+def read_training_state(path: Path, plan: str) -> dict | None:
+    """A checkpoint's saved state, or None when there is none, it is torn, or it belongs to another plan
+    (other data, batch size or epochs): such a run starts over instead of resuming something else."""
     import torch
 
-    path = checkpoint / "trainer_state.pt"
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and numbers only, no code
     except Exception:  # a torn or foreign file: start over rather than fail
         return None
     return state if state.get("plan") == plan else None
