@@ -102,6 +102,7 @@ def learn_aliases(vocab: Vocabulary, pairs: Iterable[AliasPair]) -> tuple[Vocabu
         distinct.add((term, pair.concept_id))
         additions.setdefault(pair.concept_id, []).append(term)
     digest = hashlib.sha256(json.dumps(sorted(distinct), ensure_ascii=False).encode("utf-8")).hexdigest()
-    learned = vocab.with_extra_aliases(((cid, term) for cid, terms in additions.items() for term in terms))
+    # Sorted, so that the same pairs in another order give the same index.
+    learned = vocab.with_extra_aliases(((cid, term) for cid, terms in additions.items() for term in sorted(terms)))
     learned.info = replace(vocab.info, name=vocab.info.name + LEARNED_SUFFIX, learned_aliases=digest)
     return learned, LearnedAliases(len(distinct), unknown, already, digest)
