@@ -3,7 +3,8 @@
 Everything runs for real in a temporary data folder, so the user's own models are never
 touched: the tiny test vocabulary, a project of patient phrases, a simulated teacher of
 accuracy 0.9 on loopback (stdlib; no key leaves the machine), the review page with one
-correction, a small LoRA fine-tune (8 examples, Q8_0 only) and the validation of the result.
+correction, a small LoRA fine-tune (8 examples, Q8_0 only) and the validation of the result
+(shown before the choice; the new model is then activated if it is better, else discarded).
 """
 
 from __future__ import annotations
@@ -106,9 +107,15 @@ def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -
         settle(lambda: not validation.op.running, timeout=1800)
         if wizard.ctx.validation is None:
             raise SystemExit(f"validation failed: {validation.op.status.text()}")
-        validation.activate()
+        save(wizard, "wizard-7-validation.png")  # the choice, before it is made
+        better = wizard.ctx.validation.activated or (
+            wizard.ctx.validation.chosen is not None
+            and wizard.ctx.validation.chosen.calibration.reranked.acc1 > wizard.ctx.validation.current.reranked.acc1)
+        if better:
+            validation.activate()
+        else:
+            validation.discard()
         settle()
-        save(wizard, "wizard-7-validation.png")
     finally:
         wizard.reject()
         server.shutdown()

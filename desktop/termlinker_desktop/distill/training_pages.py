@@ -175,7 +175,8 @@ class ValidationPage(QWizardPage):
 
     def _validated(self, validation) -> None:
         self.ctx.validation = validation
-        self.op.show_message(" ".join(validation.warnings))
+        # The backend's "registered, not activated" note is for the command line; the verdict says it here.
+        self.op.show_message("" if validation.chosen is not None else "No exported file could be scored.")
         self._show(validation)
 
     def _show(self, v) -> None:
