@@ -203,6 +203,23 @@ def test_closing_mid_labelling_keeps_every_answer(qtbot, project_window, fake_te
     again.reject()
 
 
+def test_cancelling_the_fine_tune_says_so_and_allows_a_restart(qtbot, project_window, fake_teacher):  # noqa: F811
+    fake_teacher.script = [chat('{"label": "A"}')]
+    wizard = open_wizard(qtbot, project_window)
+    to_labelling(qtbot, wizard, fake_teacher.url)
+    qtbot.waitUntil(lambda: not wizard.labelling_page.op.running, timeout=LONG)
+    wizard.next()
+    wizard.next()
+    tune = wizard.fine_tune_page
+    assert wizard.currentId() == W.FINE_TUNE and not tune.isComplete()
+    tune.start()
+    assert tune.op.cancel_button.isVisible()
+    tune.op.cancel()  # checked before any training starts
+    qtbot.waitUntil(lambda: not tune.op.running, timeout=LONG)
+    assert "Fine-tuning was cancelled" in tune.op.status.text()
+    assert tune.start_button.isEnabled() and not tune.isComplete() and wizard.ctx.fine_tune is None
+
+
 def test_the_tools_menu_opens_the_wizard_and_keeps_the_key_out_of_the_settings(qtbot, project_window, tmp_path):
     window = project_window
     seen = []

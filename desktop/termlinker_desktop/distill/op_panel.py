@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from termlinker.errors import Cancelled, TermLinkerError
@@ -19,15 +19,16 @@ from ..ops import BackgroundOp
 
 ERROR_STYLE = "color: #b71c1c;"
 OK_STYLE = "color: #2e7d32;"
-# The backend's messages name command-line options; the wizard names its own fields instead.
-_OPTION_NAMES = {"--base-url": "the base URL", "--model": "the model", "--concurrency": "Parallel requests",
-                 "--budget": "the budget", "--allow-partial": "a higher budget", "--val-share": "more labels",
-                 "--name": "the name"}
+# The backend's messages name command-line options and commands; the wizard names its own fields.
+_CLI_WORDS = {"Run the same command again to continue": "Start again to continue",
+              "--base-url": "the base URL", "--model": "the model", "--concurrency": "Parallel requests",
+              "--budget": "the budget", "--allow-partial": "a higher budget", "--val-share": "more labels",
+              "--name": "the name"}
 
 
 def for_the_wizard(message: str) -> str:
-    for option, field in _OPTION_NAMES.items():
-        message = message.replace(option, field)
+    for cli, gui in _CLI_WORDS.items():
+        message = message.replace(cli, gui)
     return message
 
 
@@ -58,6 +59,10 @@ class OpPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.status)
+        # The work changes ``stage`` from its thread; a new stage shows at once, before its first progress.
+        self._stage_timer = QTimer(self)
+        self._stage_timer.setInterval(300)
+        self._stage_timer.timeout.connect(self._check_stage)
 
     @property
     def running(self) -> bool:
@@ -76,6 +81,7 @@ class OpPanel(QWidget):
         op = BackgroundOp(parent or self, work, success=success, failure=failure, progress=self._on_progress)
         op.finished.connect(lambda: self._done(op))
         self.op = op
+        self._stage_timer.start()
         op.start()
 
     def cancel(self) -> None:
@@ -99,11 +105,18 @@ class OpPanel(QWidget):
     def show_failure(self, exc: BaseException, what: str) -> None:
         """A message a user can act on; a cancel is not a failure."""
         if isinstance(exc, Cancelled):
-            self.show_message(str(exc) or f"{what} was cancelled; what was finished is kept.")
+            self.show_message(for_the_wizard(str(exc)) or f"{what} was cancelled; what was finished is kept.")
         elif isinstance(exc, TermLinkerError):
             self.show_message(for_the_wizard(str(exc)), ERROR_STYLE)
         else:
             self.show_message(f"{what} failed unexpectedly: {type(exc).__name__}: {exc}", ERROR_STYLE)
+
+    def _check_stage(self) -> None:
+        if self.op is not None and self.stage != self._last_stage and self.cancel_button.isEnabled():
+            self._last_stage = self.stage
+            self._eta.restart()
+            self.progress.setRange(0, 0)  # busy until the stage reports progress
+            self.show_message(self.stage + "…")
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.stage != self._last_stage:
@@ -118,6 +131,7 @@ class OpPanel(QWidget):
         if self.op is not op:  # a callback already started the next operation
             return
         self.op = None
+        self._stage_timer.stop()
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.finished.emit()

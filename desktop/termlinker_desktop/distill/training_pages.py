@@ -9,10 +9,10 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLin
 
 from termlinker.distill.train_retriever import check_name
 from termlinker.distill.wizard_api import activate, discard, fine_tune, free_name, validate
-from termlinker.errors import InputError, TermLinkerError
+from termlinker.errors import Cancelled, InputError, TermLinkerError
 
 from .context import WizardContext
-from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel
+from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard
 
 
 class FineTunePage(QWizardPage):
@@ -84,13 +84,22 @@ class FineTunePage(QWizardPage):
 
         self.op.start(lambda progress, cancel: fine_tune(records, corrections, linker, dirs, name, config, progress,
                                                          cancel, stage),
-                      self._done, lambda exc: self.op.show_failure(exc, "Fine-tuning"), "Preparing")
+                      self._done, self._failed, "Preparing")
         self.completeChanged.emit()
 
     def _done(self, report) -> None:
         self.ctx.fine_tune = report
         self.op.show_message("Fine-tuning finished.", OK_STYLE)
         self.result.setText("\n".join(summary_lines(report)))
+
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            # The trainers say where they stopped; a cancel before training says nothing of its own.
+            detail = for_the_wizard(str(exc)) if "step" in str(exc) else \
+                "What was finished is kept; Start continues from there."
+            self.op.show_message(f"Fine-tuning was cancelled. {detail}")
+        else:
+            self.op.show_failure(exc, "Fine-tuning")
 
     def _finished(self) -> None:
         self.start_button.setEnabled(self.ctx.fine_tune is None)
