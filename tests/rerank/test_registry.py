@@ -66,3 +66,18 @@ def test_unknown_names_and_builtin_names_are_refused(registry, model_file):
 
 def test_a_gguf_path_resolves_without_registration(registry, model_file):
     assert registry.resolve(str(model_file)).path == str(model_file)
+
+
+def test_remove_forgets_a_model_but_never_the_active_one_or_a_builtin(tmp_path):
+    registry = RerankerRegistry(DataDirs(tmp_path).ensure())
+    model_file = tmp_path / "m.gguf"
+    model_file.write_bytes(b"GGUF" + bytes(16))
+    registry.register("a", model_file, "base")
+    registry.register("b", model_file, "base", activate=True)
+    with pytest.raises(ModelError, match="active"):
+        registry.remove("b")
+    with pytest.raises(ModelError, match="built-in"):
+        registry.remove(DEFAULT_RERANKER)
+    registry.remove("a")
+    assert "a" not in registry.models() and registry.active_name() == "b"
+    registry.remove("a")  # already gone: nothing to do

@@ -325,21 +325,9 @@ def discard(dirs: DataDirs, name: str, encoder_name: str | None = None) -> None:
     if registry.active_name() == name:
         raise ModelError(f"{name!r} is the active re-ranker. Roll back to the previous one first "
                          "(`termlinker models rollback`), then discard it.")
-    _unregister(registry, name)
+    registry.remove(name)
     shutil.rmtree(output_folder(dirs, name), ignore_errors=True)
     shutil.rmtree(work_folder(dirs, name), ignore_errors=True)
     if encoder_name:
         shutil.rmtree(encoder_folder(dirs, encoder_name), ignore_errors=True)
         shutil.rmtree(work_folder(dirs, encoder_name), ignore_errors=True)
-
-
-def _unregister(registry, name: str) -> None:
-    remove = getattr(registry, "remove", None)
-    if callable(remove):
-        remove(name)
-        return
-    # The registry has no public removal yet: drop the entry through its own load/save (atomic write).
-    state = registry._load()
-    if state["models"].pop(name, None) is not None:
-        state["history"] = [n for n in state["history"] if n != name]
-        registry._save(state)

@@ -145,6 +145,18 @@ class RerankerRegistry:
         state["active"] = name
         self._save(state)
 
+    def remove(self, name: str) -> None:
+        """Forget a registered model (its files are the caller's); the active one cannot be removed."""
+        state = self._load()
+        if name in builtin_models(self.dirs):
+            raise ModelError(f"{name!r} is a built-in re-ranker and cannot be removed.")
+        if (state["active"] or DEFAULT_RERANKER) == name:
+            raise ModelError(f"{name!r} is the active re-ranker: activate another one (or roll back) first.")
+        if state["models"].pop(name, None) is None:
+            return
+        state["history"] = [n for n in state["history"] if n != name]
+        self._save(state)
+
     def rollback(self) -> str:
         """Re-activate the model that was active before the current one; returns its name."""
         state = self._load()
