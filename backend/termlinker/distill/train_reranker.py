@@ -168,7 +168,7 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
     began = time.monotonic()
     check_examples = load_examples(dataset_dir, "val")[:32] or examples[:32]
     report.files, report.checks = export_reranker(base_model, template, adapter_dir, output_folder(dirs, name),
-                                                  name, config, check_examples)
+                                                  name, config, check_examples, cancel)
     report.export_seconds = time.monotonic() - began
     return report
 
@@ -354,8 +354,17 @@ def _load_checkpoint(checkpoint: Path, plan: str) -> dict | None:
 
 
 def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: Path, name: str,
-                    config: RerankerTrainConfig, check_examples: list[_Example]) -> tuple[dict[str, str], list[ExportCheck]]:
-    """Merge, write F16 GGUF, quantize each requested type, and compare each file with torch."""
+                    config: RerankerTrainConfig, check_examples: list[_Example],
+                    cancel: CancelToken | None = None) -> tuple[dict[str, str], list[ExportCheck]]:
+    """Merge, write F16 GGUF, quantize each requested type, and compare each file with torch.
+
+    ``cancel`` is honoured between stages (a stage itself is a few seconds); the adapter is kept."""
+
+    def stop_if_cancelled() -> None:
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("The export was stopped; the trained adapter is kept. Run the same command again "
+                            "to export it (training is not repeated).")
+
     import warnings
 
     import torch
@@ -375,19 +384,23 @@ def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: P
                      for e in check_examples]
         state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     del model
+    stop_if_cancelled()
     out_dir.mkdir(parents=True, exist_ok=True)
     f16 = write_f16_gguf(base.path, to_gguf_tensors(state, info), out_dir / f"{name}.F16.gguf", name=name)
     del state
     files: dict[str, str] = {}
     checks = []
-    for kind in config.quantizations:
-        path = quantize(f16, out_dir / f"{name}.{kind}.gguf", kind, config.threads)
-        files[kind] = str(path)
-        checks.append(check_export(path, kind, template, check_examples, reference, config.threads or 2))
+    try:
+        for kind in config.quantizations:
+            stop_if_cancelled()
+            path = quantize(f16, out_dir / f"{name}.{kind}.gguf", kind, config.threads)
+            files[kind] = str(path)
+            checks.append(check_export(path, kind, template, check_examples, reference, config.threads or 2))
+    finally:
+        if not config.keep_f16:
+            f16.unlink(missing_ok=True)  # 2 bytes a weight: the largest file of all, and rebuilt in seconds
     if config.keep_f16:
         files["F16"] = str(f16)
-    else:
-        f16.unlink(missing_ok=True)
     return files, checks
 
 
