@@ -101,3 +101,21 @@ def test_distill_modules_do_not_import_torch_at_import_time():
             "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_finished_model_is_reused_only_for_the_same_data_and_settings(tmp_path):
+    from dataclasses import replace
+
+    from termlinker.distill.train_retriever import finished_run, run_fingerprint
+
+    marker = tmp_path / "training.json"
+    same = run_fingerprint([("a", "b", "c")], FAST, "minilm")
+    marker.write_text(json.dumps({"fingerprint": same, "steps": 3}))
+    assert finished_run(marker, same) == {"fingerprint": same, "steps": 3}
+    assert run_fingerprint([("a", "b", "c")], replace(FAST, threads=1, checkpoint_every=5), "minilm") == same
+    for other in (run_fingerprint([("a", "b", "d")], FAST, "minilm"),  # new labels
+                  run_fingerprint([("a", "b", "c")], replace(FAST, learning_rate=1e-4), "minilm"),
+                  run_fingerprint([("a", "b", "c")], FAST, "another-base")):
+        assert finished_run(marker, other) is None
+    marker.write_text("{torn")
+    assert finished_run(marker, same) is None

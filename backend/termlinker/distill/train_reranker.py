@@ -34,7 +34,7 @@ from ..progress import CancelToken, ProgressFn, no_progress
 from ..rerank.prompt import load_template
 from ..rerank.registry import RerankerModel, RerankerRegistry
 from .dataset import DatasetManifest, read_jsonl
-from .train_retriever import check_name, read_training_state
+from .train_retriever import check_name, finished_run, read_training_state, run_fingerprint
 
 DONE_MARKER = "training.json"
 
@@ -150,15 +150,17 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
     work = work_folder(dirs, name)
     adapter_dir = work / "adapter"
     report = RerankerTrainReport(name, base_model.name, len(examples), 0, 0.0)
-    if (adapter_dir / DONE_MARKER).exists():
-        info = json.loads((adapter_dir / DONE_MARKER).read_text(encoding="utf-8"))
+    fingerprint = run_fingerprint([(e.prompt, e.match) for e in examples], config,
+                                  f"{base_model.name}:{base_model.sha256 or base_model.path}")
+    info = finished_run(adapter_dir / DONE_MARKER, fingerprint)
+    if info is not None:
         report.steps, report.reused_adapter, report.final_loss = info["steps"], True, info.get("final_loss")
     else:
         trainer = _LoraTrainer(base_model, template, config)
         report.steps, report.resumed_from_step, report.train_seconds, report.final_loss = trainer.train(
             examples, work, progress, cancel)
         write_text(adapter_dir / DONE_MARKER, json.dumps(
-            {"base": base_model.name, "base_path": base_model.path, "prompt_version": template.version,
+            {"fingerprint": fingerprint, "base": base_model.name, "base_path": base_model.path, "prompt_version": template.version,
              "examples": len(examples), "steps": report.steps, "final_loss": report.final_loss,
              "dataset": str(Path(dataset_dir).resolve()), "config": asdict(config),
              "train_seconds": round(report.train_seconds, 1)}, indent=2))

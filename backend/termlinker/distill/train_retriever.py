@@ -171,8 +171,9 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     work = work_folder(dirs, name)
     model_dir = work / "model"
     report = RetrieverTrainReport(name, encoder_folder(dirs, name), "", len(pairs), 0, 0.0, warnings=warnings)
-    if (model_dir / DONE_MARKER).exists():
-        info = json.loads((model_dir / DONE_MARKER).read_text(encoding="utf-8"))
+    fingerprint = run_fingerprint([(p.anchor, p.positive, p.negative) for p in pairs], config, base.name)
+    info = finished_run(model_dir / DONE_MARKER, fingerprint)
+    if info is not None:
         report.source, report.steps, report.reused_model = info["source"], info["steps"], True
     else:
         source = base_source(dirs, base_encoder)
@@ -180,7 +181,8 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
         report.steps, report.resumed_from_step, report.train_seconds = _train(
             source, pairs, work, config, progress, cancel)
         write_text(model_dir / DONE_MARKER, json.dumps(
-            {"source": str(source), "base_encoder": base.name, "pairs": len(pairs), "steps": report.steps,
+            {"fingerprint": fingerprint, "source": str(source), "base_encoder": base.name, "pairs": len(pairs),
+             "steps": report.steps,
              "dataset": str(Path(dataset_dir).resolve()), "config": asdict(config),
              "train_seconds": round(report.train_seconds, 1)}, indent=2))
         shutil.rmtree(work / "checkpoint", ignore_errors=True)
@@ -196,6 +198,30 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
         else:
             report.warnings.append("no validation pairs: before/after not measured (raise the validation share)")
     return report
+
+
+# Settings that change how fast a run goes but not what it learns.
+_SPEED_ONLY = ("threads", "checkpoint_every", "quantizations", "keep_f16")
+
+
+def run_fingerprint(items: list, config, base: str) -> str:
+    """What a finished model was trained from: the data, the settings that matter, the base model."""
+    settings = {k: v for k, v in asdict(config).items() if k not in _SPEED_ONLY}
+    return hashlib.sha256(json.dumps([items, settings, base], default=str).encode()).hexdigest()
+
+
+def finished_run(marker: Path, fingerprint: str) -> dict | None:
+    """The finished model's record when it was trained from the same data and settings, else None.
+
+    A model trained from other data (a rerun under the same name after new labels) must be trained
+    again, not silently reused."""
+    if not marker.exists():
+        return None
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if info.get("fingerprint") == fingerprint else None
 
 
 def evaluate_pairs(dirs: DataDirs, vocab: Vocabulary, encoder: str | None, pairs: list[TrainPair],
