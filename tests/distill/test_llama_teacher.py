@@ -80,3 +80,34 @@ def test_real_teacher_free_text_answers_are_validated_not_trusted(llama_teacher,
             assert r.concept_id is None and len(r.answers) == 2 and r.reason
         if r.status == "ok":
             assert r.concept_id in {cid for cid, _ in r.candidates}
+
+
+def test_the_whole_flow_from_a_real_teacher_to_a_gguf_that_llama_cpp_loads(llama_teacher, key_env, tmp_path, home,
+                                                                             tiny_vocab_path, capsys):
+    """label (real server) -> dataset (teacher labels + the user's gold) -> LoRA -> GGUF -> link with it.
+
+    The 135M teacher mostly answers "none", so the user's gold pairs carry the training signal here;
+    what this proves is the plumbing end to end, with real parts everywhere."""
+    from termlinker.rerank.registry import RerankerRegistry
+
+    from .test_train_retriever import PAIRS
+
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS[:3]) + "\n")
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("".join(f"{t}\t{c}\n" for t, c in PAIRS.items()))
+    base = ["--home", str(home.root), "-q", "--threads", "2"]
+    vocab = ["--vocab", str(tiny_vocab_path)]
+    assert main(base + ["distill", "label", str(terms), *vocab, "--base-url", llama_teacher, "--model", "smollm2-135m",
+                        "--api-key-env", key_env, "--top-k", "3", "--yes", "-o", str(tmp_path / "labels.jsonl")]) == 0
+    assert main(base + ["distill", "dataset", "--labels", str(tmp_path / "labels.jsonl"), "--gold", str(gold), *vocab,
+                        "--val-share", "0.3", "-o", str(tmp_path / "ds")]) == 0
+    assert main(base + ["distill", "train-reranker", str(tmp_path / "ds"), *vocab, "--name", "rr-e2e",
+                        "--max-examples", "8", "--quantize", "Q8_0"]) == 0, capsys.readouterr().err
+    model = RerankerRegistry(home).get("rr-e2e")
+    assert model.path.endswith("rr-e2e.Q8_0.gguf") and model.sha256 and model.rules
+    capsys.readouterr()
+    assert main(base + ["link", str(terms), *vocab, "--rerank", "--reranker", "rr-e2e", "--format", "jsonl"]) == 0
+    out = capsys.readouterr()
+    assert "re-ranking is off" not in out.err, out.err  # the GGUF loaded: no fallback to retriever-only
+    assert len(out.out.strip().splitlines()) == 3
