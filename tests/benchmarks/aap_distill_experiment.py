@@ -30,7 +30,7 @@ import random
 import resource
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold, read_teacher_labels
