@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--whole", action="store_true", help="chip-cdn: do not split terms into parts")
     ev.add_argument("--no-learn", action="store_true",
                     help="chip-cdn: do not learn the other folds' labelled terms as synonyms (learned by default)")
+    ev.add_argument("--learn-ranking", action="store_true",
+                    help="chip-cdn: also learn a ranking (termlinker ranker train) from the other folds' labelled terms")
     ev.add_argument("--json", help="write the report as JSON to this file")
     _rerank_options(ev)
     ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
@@ -89,8 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
     bench.add_argument("--json", default="bench-retriever.json")
     _project_parser(sub)
+    from .cli_ranker import add_ranker_parser
     from .distill.cli import add_distill_parser
 
+    add_ranker_parser(sub)
     add_distill_parser(sub)
     return parser
 
@@ -104,6 +108,8 @@ def _project_parser(sub: argparse._SubParsersAction) -> None:
 def _rerank_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank", action="store_true", help="re-rank the top-k with the local LLM")
     parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one)")
+    parser.add_argument("--ranker", help="a ranking learned from labelled terms (`termlinker ranker train`): "
+                        "its name or .json file")
     parser.add_argument("--encoder", help="retriever encoder: a name under models/encoders or a folder "
                         "(default: the default encoder)")
     parser.add_argument("--gpu-layers", type=int, default=0, metavar="N",
@@ -117,7 +123,8 @@ def _linker_config(args: argparse.Namespace, **kwargs):
     reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2,
                               n_gpu_layers=getattr(args, "gpu_layers", 0) or 0)
     return LinkerConfig(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
-                        reranker=reranker, encoder=getattr(args, "encoder", None), **kwargs)
+                        reranker=reranker, encoder=getattr(args, "encoder", None),
+                        ranker=getattr(args, "ranker", None), **kwargs)
 
 
 def _print_warnings(linker) -> None:
@@ -161,6 +168,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .distill.cli import run_distill
 
         return run_distill(args, dirs)
+    if args.command == "ranker":
+        from .cli_ranker import run_ranker
+
+        return run_ranker(args, dirs)
     if args.command == "bench":
         from .bench import run_retriever_bench
 
@@ -228,6 +239,8 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 
 def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from dataclasses import replace
+
     from .evaluation.runner import evaluate_askapatient, evaluate_examples
     from .linker import Linker
 
@@ -243,7 +256,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
             reports.append(evaluate_askapatient(fold, args.split, args.data_dir, linker=linker))
     elif args.dataset == "chip-cdn":
         from .evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
-        from .evaluation.runner import evaluate_chip_cdn, learned_fold_vocabulary
+        from .evaluation.runner import evaluate_chip_cdn, learn_fold_ranking, learned_fold_vocabulary
 
         if args.folds < 2:
             raise InputError("--folds must be at least 2.")
@@ -255,16 +268,26 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
             raise InputError(f"--fold must be 0-{args.folds - 1} or 'all'.")
         base = chip_cdn_vocabulary(args.data_dir)
         examples = read_chip_cdn(args.data_dir)
-        linker = None
+        linker = plain = None
         for fold in folds:
-            if linker is None or not args.no_learn:
+            if linker is None or not args.no_learn or args.learn_ranking:
                 train, _ = cross_validation_split(examples, fold, args.folds)
                 vocab = base if args.no_learn else learned_fold_vocabulary(base, train)
                 if not args.quiet:
                     print(f"termlinker: fold {fold}: " + ("nothing learned (--no-learn)" if args.no_learn else
                           f"{len(vocab.names) - len(base.names)} labelled terms of the other folds learned as "
                           "synonyms (--no-learn: off)"), file=sys.stderr)
-                linker = Linker(config, dirs=dirs, vocabulary=vocab, progress=_bar(args, "indexing"))
+                fold_config = config
+                if args.learn_ranking:
+                    plain = plain or Linker(replace(config, ranker=None), dirs=dirs, vocabulary=base,
+                                            progress=_bar(args, "indexing"))
+                    path = dirs.models / "rankers" / f"chip-cdn-{args.folds}fold-{fold}.json"
+                    ranker = learn_fold_ranking(plain, train, path, progress=_bar(args, "ranking "))
+                    if not args.quiet:
+                        print(f"termlinker: fold {fold}: ranking learned from the other folds "
+                              f"({ranker.trained_on['held_out']})", file=sys.stderr)
+                    fold_config = replace(config, ranker=str(path))
+                linker = Linker(fold_config, dirs=dirs, vocabulary=vocab, progress=_bar(args, "indexing"))
             reports.append(evaluate_chip_cdn(fold, args.folds, args.data_dir, split=not args.whole, linker=linker))
     elif args.data:
         from .evaluation.datasets import read_gold_tsv

