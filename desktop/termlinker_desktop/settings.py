@@ -24,6 +24,8 @@ MAX_RECENT = 8
 class Settings:
     rerank: bool = False
     reranker: str = ""  # a registered re-ranker name; "" = the registry's active model
+    # Use models/rankers/<vocabulary>.json (Tools > Learn a Ranking, `termlinker ranker train`) when it exists.
+    learned_ranking: bool = False
     threads: int = 0  # 0 = let onnxruntime decide
     gpu_layers: int = 0
     top_k: int = 10
@@ -45,7 +47,15 @@ class Settings:
         threads = self.threads or None
         reranker = RerankerConfig(model=self.reranker or None, threads=self.threads or 2, n_gpu_layers=self.gpu_layers)
         return LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k or self.top_k,
-                            rerank=self.rerank, reranker=reranker)
+                            rerank=self.rerank, reranker=reranker, ranker=self.ranker_for(vocabulary))
+
+    def ranker_for(self, vocabulary: str) -> str | None:
+        """The learned ranking the linker uses for ``vocabulary``: one is learned per vocabulary,
+        so a vocabulary without one links by retrieval (and the re-ranker) alone."""
+        if not self.learned_ranking:
+            return None
+        path = self.data_dirs().models / "rankers" / f"{vocabulary}.json"
+        return str(path) if path.is_file() else None
 
     def with_recent(self, path: str | os.PathLike[str]) -> "Settings":
         text = str(Path(path).resolve())

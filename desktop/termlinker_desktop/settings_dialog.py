@@ -1,4 +1,4 @@
-"""The settings dialog: re-ranking, threads, GPU layers, top-k, thresholds, data folder."""
+"""The settings dialog: re-ranking, learned ranking, threads, GPU layers, top-k, thresholds, data folder."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ class SettingsDialog(QDialog):
             self.reranker.setCurrentText(settings.reranker)
         self.reranker.setEnabled(settings.rerank)
         self.rerank.toggled.connect(self.reranker.setEnabled)
+        self.learned_ranking = QCheckBox("Order candidates by the ranking learned from approved mappings")
+        self.learned_ranking.setToolTip("Tools > Learn a Ranking saves one per vocabulary; a vocabulary "
+                                        "without one is linked as before.")
+        self.learned_ranking.setChecked(settings.learned_ranking)
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -50,6 +54,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow(self.rerank)
         form.addRow("Re-ranker model:", self.reranker)
+        form.addRow(self.learned_ranking)
         form.addRow("CPU threads:", self.threads)
         form.addRow("GPU layers (re-ranker):", self.gpu_layers)
         form.addRow("Candidates per term (top-k):", self.top_k)
@@ -68,7 +73,8 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         model = self.reranker.currentText()
         return replace(self._settings, rerank=self.rerank.isChecked(),
-                       reranker="" if model == ACTIVE_MODEL else model, threads=self.threads.value(),
+                       reranker="" if model == ACTIVE_MODEL else model,
+                       learned_ranking=self.learned_ranking.isChecked(), threads=self.threads.value(),
                        gpu_layers=self.gpu_layers.value(), top_k=self.top_k.value(),
                        bulk_approve_min=self.bulk_min.value(), low_score=self.low_score.value(),
                        data_folder=self.data_folder.text().strip())

@@ -29,6 +29,9 @@ class StatusLine:
             self.retriever.setText(f"Retriever: {config.encoder or 'MiniLM'} ({config.encoder_variant}) + lexical")
         else:
             self.retriever.setText("Retriever: MiniLM (int8) + lexical")
+        ranked = linker.ranker is not None if linker is not None else bool(name and settings.ranker_for(name))
+        if ranked:
+            self.retriever.setText(self.retriever.text() + " + learned ranking")
         self.reranker.setText(f"Re-ranker: {_reranker_text(settings, linker)}")
         self.vocabulary.setText(_vocabulary_text(summary, name, linker))
 

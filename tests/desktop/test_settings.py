@@ -45,11 +45,12 @@ def test_the_settings_dialog_edits_every_field(qtbot):
     dialog.reranker.setCurrentText("distilled")
     dialog.threads.setValue(2)
     dialog.gpu_layers.setValue(10)
+    dialog.learned_ranking.setChecked(True)
     dialog.top_k.setValue(7)
     dialog.bulk_min.setValue(0.85)
     dialog.data_folder.setText("/tmp/tl")
     result = dialog.result_settings()
-    assert result == Settings(rerank=True, reranker="distilled", threads=2, gpu_layers=10, top_k=7,
+    assert result == Settings(rerank=True, reranker="distilled", learned_ranking=True, threads=2, gpu_layers=10, top_k=7,
                               bulk_approve_min=0.85, data_folder="/tmp/tl")
 
 
