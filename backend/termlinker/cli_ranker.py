@@ -6,6 +6,7 @@ import argparse
 import sys
 from dataclasses import replace
 
+from .errors import InputError
 from .paths import DataDirs
 from .progress import ProgressBar
 
@@ -20,6 +21,8 @@ def add_ranker_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--name", help="save under models/rankers/NAME.json (default: the vocabulary's name)")
     train.add_argument("-o", "--output", help="save to this file instead")
     train.add_argument("--encoder", help="retriever encoder (default: the vocabulary's default)")
+    train.add_argument("--llm-weight", type=float, default=None, metavar="W",
+                       help="weight of an LLM re-ranker's margin after this ranking (--rerank); default 0.5")
 
 
 def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
@@ -27,6 +30,8 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .rerank.learn_ranking import learn_ranking
     from .vocab.aliases import read_alias_sources
 
+    if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
+        raise InputError("--llm-weight must be between 0 and 100 (0: the re-ranker does not change the order).")
     pairs = read_alias_sources(args.pairs)
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
@@ -34,7 +39,8 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     ranker = learn_ranking(linker, pairs, progress=ProgressBar("linking ", enabled=not args.quiet))
     name = args.name or linker.vocabulary.info.name
     path = args.output or dirs.models / "rankers" / f"{name}.json"
-    ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": [str(p) for p in args.pairs]})
+    ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": [str(p) for p in args.pairs]},
+                     **({} if args.llm_weight is None else {"llm_weight": args.llm_weight}))
     ranker.save(path)
     held = ranker.trained_on["held_out"]
     print(f"termlinker: ranking learned from {ranker.trained_on['terms']} labelled terms "

@@ -189,7 +189,7 @@ class Linker:
             if reranker is None:
                 yield LinkResult(item.term, item.count, tuple(candidates), warnings=note, concepts=concepts)
                 continue
-            out = reranker.rerank(text, candidates)
+            out = reranker.rerank(text, candidates, self.ranker.llm_weight if self.ranker else None)
             yield LinkResult(item.term, item.count, out.candidates, reranked=out.reranked, no_match=out.no_match,
                              warnings=note, concepts=concepts)
         return len(batch)

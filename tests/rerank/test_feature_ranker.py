@@ -98,3 +98,19 @@ def test_a_ranker_belongs_to_one_vocabulary_learned_aliases_included():
 def test_scores_of_an_empty_list_are_empty():
     assert _ranker().scores("x", []).shape == (0,)
     assert isinstance(_ranker().scores("x", CANDIDATES), np.ndarray)
+
+
+def test_the_llm_weight_travels_with_the_ranker_and_older_files_get_the_default(tmp_path):
+    from dataclasses import replace
+
+    from termlinker.rerank.feature_ranker import LLM_WEIGHT
+
+    path = tmp_path / "r.json"
+    replace(_ranker(), llm_weight=1.5).save(path)
+    assert FeatureRanker.load(path).llm_weight == 1.5
+    older = {k: v for k, v in _ranker().to_json().items() if k != "llm_weight"}
+    path.write_text(json.dumps(older), encoding="utf-8")
+    assert FeatureRanker.load(path).llm_weight == LLM_WEIGHT
+    path.write_text(json.dumps({**older, "llm_weight": -1}), encoding="utf-8")
+    with pytest.raises(ModelCorruptError):
+        FeatureRanker.load(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from termlinker.rerank.fusion import RerankRules
 from termlinker.rerank.reranker import Reranker
@@ -73,3 +74,45 @@ def test_candidates_beyond_the_llm_depth_stay_below_the_reranked_ones():
     assert [c.concept_id for c in out.candidates] == ["C1", "C0", "C2", "C3"]
     scores = [c.score for c in out.candidates]
     assert scores == sorted(scores, reverse=True)
+
+
+# --- after a learned ranking: scores are the ranking's probabilities ------------------------
+
+def ranked(*probabilities: float, exact_first: bool = False) -> list[Candidate]:
+    """Candidates as a FeatureRanker hands them over: ``score`` its probability, the retriever's kept."""
+    return [Candidate(f"C{i}", f"name {i}", p, 0.9 - i / 10, exact=exact_first and i == 0)
+            for i, p in enumerate(probabilities)]
+
+
+def test_after_a_ranking_the_margin_shifts_each_probability():
+    scorer = CountingScorer({"name 1"})
+    out = Reranker(scorer, RULES).rerank("t", ranked(0.6, 0.3, 0.1), ranking_weight=0.5)
+    assert out.reranked and scorer.calls == 1
+    assert [c.concept_id for c in out.candidates] == ["C1", "C0", "C2"]
+    # p1 * e^(0.5*5) against p0 * e^(0.5*-5): 0.3 * 12.18 = 3.65 vs 0.6 * 0.082 = 0.049
+    assert sum(c.score for c in out.candidates) == pytest.approx(1.0)
+    assert out.candidates[0].score == pytest.approx(3.6547 / (3.6547 + 0.04925 + 0.008208), rel=1e-3)
+    assert out.candidates[0].retrieval_score == pytest.approx(0.8), "the retriever's score is kept"
+
+
+def test_after_a_ranking_a_zero_weight_keeps_the_rankings_order_and_scores():
+    out = Reranker(CountingScorer({"name 2"}), RULES).rerank("t", ranked(0.6, 0.3, 0.1), ranking_weight=0.0)
+    assert [(c.concept_id, round(c.score, 6)) for c in out.candidates] == [("C0", 0.6), ("C1", 0.3), ("C2", 0.1)]
+
+
+def test_after_a_ranking_only_an_exact_match_skips_the_llm():
+    scorer = CountingScorer({"name 1"})
+    rules = RerankRules(llm_weight=0.1, skip_margin=0.05)  # the retriever's 0.1 lead would skip without a ranking
+    assert not Reranker(scorer, rules).rerank("t", ranked(0.6, 0.4, exact_first=True), ranking_weight=0.5).reranked
+    assert scorer.calls == 0
+    assert Reranker(scorer, rules).rerank("t", ranked(0.6, 0.4), ranking_weight=0.5).reranked
+    assert scorer.calls == 1
+
+
+def test_after_a_ranking_candidates_past_the_llms_depth_stay_below_in_order():
+    probabilities = [0.3, 0.2] + [0.5 / 12] * 12
+    out = Reranker(CountingScorer({"name 0"}), RerankRules(depth=10)).rerank("t", ranked(*probabilities),
+                                                                             ranking_weight=1.0)
+    ids = [c.concept_id for c in out.candidates]
+    assert ids[10:] == [f"C{i}" for i in range(10, 14)]
+    assert sum(c.score for c in out.candidates) == pytest.approx(1.0)

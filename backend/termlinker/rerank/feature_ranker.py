@@ -22,6 +22,10 @@ from ..types import Candidate
 
 FORMAT = "termlinker-feature-ranker"
 VERSION = 1
+# How much an LLM re-ranker's yes-minus-no margin moves a ranked candidate's log-probability
+# (fusion.fuse_ranked). Chosen on the distilled re-ranker's validation terms of AAP fold 1 (0.5 for
+# Q4_K_M, 1 for Q8_0; test Acc@1 flat within 0.005 over 0.3-1); `ranker train --llm-weight` overrides.
+LLM_WEIGHT = 0.5
 DEPTH = 30  # candidates the retriever hands over; the gold of CHIP-CDN fold 0 is in the top 30 81% of the time
 FEATURES = (
     "retrieval_score", "exact", "log_rank", "gap_to_best", "log_prior", "seen",
@@ -76,6 +80,7 @@ class FeatureRanker:
     prior: dict[str, int] = field(default_factory=dict)  # concept id -> times chosen in the labelled pairs
     vocabulary: str = ""  # the vocabulary the concept ids belong to (learned aliases' suffix stripped)
     depth: int = DEPTH
+    llm_weight: float = LLM_WEIGHT
     trained_on: dict = field(default_factory=dict)  # pairs, terms, lists used, validation figures
 
     def scores(self, term: str, candidates: list[Candidate]) -> np.ndarray:
@@ -98,6 +103,7 @@ class FeatureRanker:
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "features": list(FEATURES), "weights": list(self.weights),
                 "mean": list(self.mean), "scale": list(self.scale), "depth": self.depth,
+                "llm_weight": self.llm_weight,
                 "vocabulary": self.vocabulary, "trained_on": self.trained_on, "prior": self.prior}
 
     def save(self, path: str | Path) -> None:
@@ -124,12 +130,14 @@ class FeatureRanker:
             vectors = [tuple(float(v) for v in data[k]) for k in ("weights", "mean", "scale")]
             prior = {str(k): int(v) for k, v in data.get("prior", {}).items()}
             depth = int(data.get("depth", DEPTH))
+            llm_weight = float(data.get("llm_weight", LLM_WEIGHT))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelCorruptError(f"{retrain} ({exc!r}).") from exc
         if any(len(v) != len(FEATURES) or not all(map(math.isfinite, v)) for v in vectors) or \
-                not all(s > 0 for s in vectors[2]) or depth < 1:
+                not all(s > 0 for s in vectors[2]) or depth < 1 or not 0 <= llm_weight < math.inf:
             raise ModelCorruptError(f"{retrain} (its numbers are damaged).")
         return cls(*vectors, prior=prior, vocabulary=str(data.get("vocabulary", "")), depth=depth,
+                   llm_weight=llm_weight,
                    trained_on=dict(data.get("trained_on") or {}))
 
     def check_vocabulary(self, vocabulary_name: str) -> None:

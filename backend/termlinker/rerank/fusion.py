@@ -66,5 +66,23 @@ def fuse(candidates: Sequence[Candidate], margins: Sequence[float], rules: Reran
     return Reranked(tuple(head + tail), True, no_match)
 
 
+def fuse_ranked(candidates: Sequence[Candidate], margins: Sequence[float], llm_weight: float) -> Reranked:
+    """After a learned ranking (rerank.feature_ranker): each candidate's ``score`` is its probability
+    within the list, and the LLM's margin shifts its log: score ∝ p · exp(llm_weight · margin). The
+    re-ordered head keeps the probability mass it had, so scores stay probabilities. Measured on Ask
+    A Patient (README, "Learned ranking + re-ranker"): this beat adding the margin to the retrieval
+    score or to a rank penalty."""
+    head = list(candidates[:len(margins)])
+    if not head:
+        return unchanged(candidates)
+    logits = [math.log(max(c.score, 1e-12)) + llm_weight * float(m) for c, m in zip(head, margins)]
+    top = max(logits)
+    weights = [math.exp(x - top) for x in logits]
+    total = sum(weights)
+    scale = sum(c.score for c in head) / total  # the head keeps its share of the ranking's list
+    fused = sorted((replace(c, score=w * scale) for c, w in zip(head, weights)), key=lambda c: -c.score)
+    return Reranked(tuple(fused + list(candidates[len(head):])), True, False)
+
+
 def unchanged(candidates: Sequence[Candidate]) -> Reranked:
     return Reranked(tuple(candidates), False, False)

@@ -11,7 +11,7 @@ import numpy as np
 from ..paths import DataDirs
 from ..types import Candidate
 from .calibration import rules_from_dict
-from .fusion import Reranked, RerankRules, fuse, is_decisive, unchanged
+from .fusion import Reranked, RerankRules, fuse, fuse_ranked, is_decisive, unchanged
 from .prompt import load_template
 from .registry import RerankerModel, RerankerRegistry
 from .scorer import LlamaScorer, ScorerConfig
@@ -45,7 +45,15 @@ class Reranker:
                                           max_candidates=max(1, rules.depth)))
         return cls(scorer, rules, model)
 
-    def rerank(self, term: str, candidates: Sequence[Candidate]) -> Reranked:
+    def rerank(self, term: str, candidates: Sequence[Candidate], ranking_weight: float | None = None) -> Reranked:
+        """``ranking_weight``: the candidates come from a learned ranking (their scores are its
+        probabilities) and the margin joins with that weight; the rules' retrieval-score fusion and
+        lead-based skipping, calibrated on the retriever's order, do not apply to it."""
+        if ranking_weight is not None:
+            if len(candidates) < 2 or (self.rules.skip_exact and candidates[0].exact):
+                return unchanged(candidates)
+            head = candidates[:self.rules.depth]
+            return fuse_ranked(candidates, self.scorer.score(term, [c.name for c in head]), ranking_weight)
         if is_decisive(candidates, self.rules):
             return unchanged(candidates)
         head = candidates[:self.rules.depth]
