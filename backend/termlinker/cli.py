@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--split", action="store_true",
                       help="a term may name several concepts (高血压；冠心病): also link each part (jsonl: \"concepts\")")
     link.add_argument("--aliases", action="append", default=[], metavar="FILE",
-                      help="learn labelled terms as synonyms: term<TAB>concept id file or review project .tlproj "
-                      "(approved decisions); repeatable")
+                      help="learn labelled terms as synonyms: term<TAB>concept id file, review project .tlproj "
+                      "(approved decisions) or teacher labels .jsonl; repeatable")
 
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")

@@ -17,7 +17,8 @@ def add_ranker_parser(sub: argparse._SubParsersAction) -> None:
     train = rsub.add_parser("train", help="fit a ranking on gold pairs and approved review decisions")
     train.add_argument("--vocab", default="hpo", help="vocabulary the pairs' concept ids belong to (default: hpo)")
     train.add_argument("--pairs", action="append", required=True, metavar="FILE",
-                       help="term<TAB>concept id file or review project .tlproj (approved decisions); repeatable")
+                       help="term<TAB>concept id file, review project .tlproj (approved decisions) or teacher "
+                            "labels .jsonl (`distill label -o`); repeatable")
     train.add_argument("--name", help="save under models/rankers/NAME.json (default: the vocabulary's name)")
     train.add_argument("-o", "--output", help="save to this file instead")
     train.add_argument("--encoder", help="retriever encoder (default: the vocabulary's default)")

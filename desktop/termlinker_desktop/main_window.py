@@ -779,6 +779,8 @@ class MainWindow(QMainWindow):
         wizard = self.make_distill_wizard()
         self.run_wizard(wizard)
         self.settings = wizard.teacher_settings(self.settings)  # URL, model, price, budget; never the key
+        if wizard.ctx.ranking_path is not None:
+            self.settings = replace(self.settings, learned_ranking=True)
         self._save_settings()
         self._linker = self._linker_config = None  # the active re-ranker may have changed
         self._update_status_line()

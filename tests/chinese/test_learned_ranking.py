@@ -156,3 +156,17 @@ def test_cli_keeps_a_chosen_llm_weight_and_refuses_a_negative_one_before_any_wor
     assert not (tmp_path / "r.json").exists()
     assert main(base + ["--llm-weight", "2"]) == 0
     assert FeatureRanker.load(tmp_path / "r.json").llm_weight == 2.0
+
+
+def test_a_teachers_exported_labels_teach_a_ranking_too(home, tmp_path):
+    """`distill label -o labels.jsonl` rows of status ok are labelled pairs; none/invalid carry nothing."""
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"term": p.term, "concept_id": p.concept_id, "status": "ok"} for p in LABELLED]
+    rows += [{"term": "甲乙丙午", "concept_id": None, "status": "none"}, {"term": "甲乙", "status": "invalid"}]
+    labels.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    vocab = tmp_path / "family.tsv"
+    vocab.write_text("".join(f"{c.concept_id}\t{c.canonical_name}\n" for c in CONCEPTS), encoding="utf-8")
+    assert main(["--home", str(home.root), "-q", "ranker", "train", "--vocab", str(vocab), "--pairs", str(labels),
+                 "--encoder", CHARS, "-o", str(tmp_path / "r.json")]) == 0
+    ranker = FeatureRanker.load(tmp_path / "r.json")
+    assert ranker.trained_on["terms"] == len(LABELLED) and ranker.prior == {"Z01": len(LABELLED)}

@@ -144,6 +144,9 @@ def test_end_to_end_with_a_real_llama_cpp_teacher(qtbot, project_window, llama_t
     assert not validation.isComplete()
     validation.activate()
     assert validation.isComplete() and RerankerRegistry(window.dirs).active_name() == name
+    validation.learn_ranking()  # ten labelled terms are too few for a ranking: said, nothing saved
+    qtbot.waitUntil(lambda: not validation.op.running, timeout=LONG)
+    assert "at least 20" in validation.op.status.text() and wizard.ctx.ranking_path is None
     wizard.accept()
 
     window.settings = wizard.teacher_settings(window.settings)
@@ -278,3 +281,33 @@ def test_the_key_can_live_in_the_os_keyring_when_keyring_is_installed(qtbot, win
     second = DistillWizard(settings, window.dirs, None, "tiny")
     qtbot.addWidget(second)
     assert second.teacher_page.api_key.text() == API_KEY and second.teacher_page.isComplete()
+
+
+def test_page_7_learns_a_ranking_from_the_labels_and_the_app_switches_it_on(qtbot, project_window, monkeypatch):
+    from termlinker.distill.label_store import LabelRecord
+    from termlinker.linker import Linker, LinkerConfig
+    from termlinker.rerank.feature_ranker import FeatureRanker
+    from termlinker_desktop.distill import training_pages
+
+    window = project_window
+    words = "morning evening night daily sudden constant mild severe dull sharp recurring chronic".split()
+    records = [LabelRecord(f"k{i}", f"{w} {kind}", (), "teacher-v1", "t", (), (), "A", cid, None, "ok")
+               for i, (w, (kind, cid)) in enumerate((w, k) for w in words
+                                                    for k in (("headache", "T:001"), ("sleeplessness", "T:002")))]
+    monkeypatch.setattr(training_pages, "ctx_records", lambda ctx: records)  # what labelling would have stored
+
+    def run_wizard(wizard):
+        wizard.ctx.linker = Linker(LinkerConfig(vocabulary="tiny"), dirs=window.dirs)
+        wizard.ctx.plan = object()  # labelling happened
+        page = wizard.validation_page
+        page._update_buttons()
+        assert page.ranking_button.isEnabled()
+        page.learn_ranking()
+        qtbot.waitUntil(lambda: not page.op.running, timeout=LONG)
+        assert wizard.ctx.ranking_path == window.dirs.models / "rankers" / "tiny.json", page.op.status.text()
+        assert f"Learned from {len(records)} labelled terms" in page.ranking_note.text()
+
+    window.run_wizard = run_wizard
+    window.distill()
+    assert FeatureRanker.load(window.dirs.models / "rankers" / "tiny.json").prior == {"T:001": 12, "T:002": 12}
+    assert window.settings.learned_ranking and load_settings(window._settings_file).learned_ranking

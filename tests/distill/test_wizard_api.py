@@ -189,3 +189,25 @@ def test_fine_tune_validate_and_discard_leave_the_active_model_alone(tiny_linker
     assert not output_folder(home, name).exists() and not encoder_folder(home, report.encoder_name).exists()
     history = json.loads((home.models / "rerankers" / "registry.json").read_text())["history"]
     assert name not in history
+
+
+# --- a learned ranking from the labels -------------------------------------------------------------------
+
+def test_the_teachers_labels_and_the_corrections_teach_a_ranking_saved_for_the_vocabulary(tiny_linker, home):
+    from termlinker.distill.wizard_api import learn_ranking_from_labels
+    from termlinker.rerank.feature_ranker import FeatureRanker
+    from termlinker.rerank.learn_ranking import MIN_TERMS
+
+    words = "morning evening night daily sudden constant mild severe dull sharp recurring chronic".split()
+    records = [record(f"{w} headache", "T:001", "Headache") for w in words]
+    records += [record(f"{w} sleeplessness", "T:002", "Insomnia") for w in words]
+    records.append(record("nonsense", None, status="none"))
+    corrections = {"morning headache": "T:020", "evening headache": NO_MATCH}  # the reviewer outranks the teacher
+
+    ranker, path = learn_ranking_from_labels(records, corrections, tiny_linker, home)
+
+    assert path == home.models / "rankers" / "tiny.json" and FeatureRanker.load(path) == ranker
+    assert ranker.trained_on["terms"] == len(records) - 2 >= MIN_TERMS
+    assert ranker.prior["T:020"] == 1 and ranker.prior["T:001"] == len(words) - 2
+    with pytest.raises(InputError, match=f"at least {MIN_TERMS}"):
+        learn_ranking_from_labels(records[:5], {}, tiny_linker, home)

@@ -70,11 +70,20 @@ def approved_pairs(project_path: str | Path) -> list[AliasPair]:
 
 
 def read_alias_sources(paths: Iterable[str | Path]) -> list[AliasPair]:
-    """Pairs from gold files (``term<TAB>concept id``) and review projects (``.tlproj``), in order."""
+    """Pairs from gold files (``term<TAB>concept id``), review projects (``.tlproj``, approved
+    decisions) and a teacher's exported labels (``.jsonl`` of `distill label`, answers of status ok), in order."""
     out: list[AliasPair] = []
     for path in paths:
         path = Path(path)
-        out.extend(approved_pairs(path) if path.suffix.lower() == ".tlproj" else read_pairs_tsv(path))
+        suffix = path.suffix.lower()
+        if suffix == ".tlproj":
+            out.extend(approved_pairs(path))
+        elif suffix == ".jsonl":
+            from ..distill.dataset import read_teacher_labels
+
+            out.extend(AliasPair(p.term, p.concept_id) for p in read_teacher_labels(path))
+        else:
+            out.extend(read_pairs_tsv(path))
     return out
 
 

@@ -46,6 +46,7 @@ class WizardContext:
     corrections: Corrections | None = None
     fine_tune: FineTuneReport | None = None
     validation: ValidationReport | None = None
+    ranking_path: Path | None = None  # a ranking learned from the labels (page 7), saved for the vocabulary
 
     @property
     def paths(self) -> WizardPaths:

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLin
                                QWizardPage)
 
 from termlinker.distill.train_retriever import check_name
-from termlinker.distill.wizard_api import activate, discard, fine_tune, free_name, validate
+from termlinker.distill.wizard_api import (activate, discard, fine_tune, free_name, learn_ranking_from_labels,
+                                           validate)
 from termlinker.errors import Cancelled, InputError, TermLinkerError
 
 from .context import WizardContext
@@ -155,16 +156,27 @@ class ValidationPage(QWizardPage):
         self.discard_button.clicked.connect(self.discard)
         self.outcome = QLabel("")
         self.outcome.setWordWrap(True)
+        self.ranking_button = QPushButton("Learn a Ranking from These Labels")
+        self.ranking_button.setToolTip("A small model over the retriever's candidates (seconds, no LLM), "
+                                       "learned from the teacher's answers and your corrections")
+        self.ranking_button.clicked.connect(self.learn_ranking)
+        self.ranking_note = QLabel("")
+        self.ranking_note.setWordWrap(True)
         self.decided = False
         row = QHBoxLayout()
         row.addWidget(self.activate_button)
         row.addWidget(self.discard_button)
         row.addStretch(1)
+        ranking_row = QHBoxLayout()
+        ranking_row.addWidget(self.ranking_button)
+        ranking_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.op)
         layout.addWidget(self.table)
         layout.addLayout(row)
         layout.addWidget(self.outcome)
+        layout.addLayout(ranking_row)
+        layout.addWidget(self.ranking_note)
         layout.addStretch(1)
 
     def initializePage(self) -> None:
@@ -210,7 +222,34 @@ class ValidationPage(QWizardPage):
         ready = not self.op.running and self.ctx.validation is not None and not self.decided
         self.activate_button.setEnabled(ready and self.ctx.validation.registered is not None)
         self.discard_button.setEnabled(not self.op.running and self.ctx.fine_tune is not None and not self.decided)
+        self.ranking_button.setEnabled(not self.op.running and self.ctx.plan is not None)
         self.completeChanged.emit()
+
+    def learn_ranking(self) -> None:
+        """Optional and independent of the re-ranker's verdict: saved for the vocabulary, used by the
+        next Run once the wizard closes (File ▸ Settings switches it off)."""
+        ctx = self.ctx
+        if self.op.running or ctx.linker is None:
+            return
+        records = list(ctx_records(ctx))
+        corrections = dict(ctx.corrections.by_term) if ctx.corrections else {}
+        linker, dirs = ctx.linker, ctx.dirs
+        self.ranking_note.setText("")
+        self.op.start(lambda progress, cancel: learn_ranking_from_labels(records, corrections, linker, dirs,
+                                                                         progress, cancel),
+                      self._ranking_learned, lambda exc: self.op.show_failure(exc, "Learning a ranking"),
+                      "Learning a ranking from the labels")
+        self._update_buttons()
+
+    def _ranking_learned(self, result) -> None:
+        ranker, path = result
+        self.ctx.ranking_path = path
+        held = ranker.trained_on["held_out"]
+        self.op.show_message("Ranking learned.", OK_STYLE)
+        self.ranking_note.setText(
+            f"Learned from {ranker.trained_on['terms']:,} labelled terms. On {held['terms']:,} of them held out: "
+            f"{held['retriever_acc1']:.0%} right first by retrieval alone, {held['ranker_acc1']:.0%} with the "
+            f"ranking. Saved as {path.name}; the next Run uses it (File ▸ Settings can switch it off).")
 
     def activate(self) -> None:
         ctx = self.ctx
