@@ -316,8 +316,9 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     over ``linker``'s retriever (the one linking uses), saved as ``models/rankers/<vocabulary>.json``
     where `link --ranker <vocabulary>` and the desktop setting find it. Returns (ranker, path).
 
-    On Ask A Patient this gained more than the distilled re-ranker (README, "Learned ranking from
-    the teacher's labels"). Fewer than 20 labelled terms raise InputError, saving nothing."""
+    On Ask A Patient a ranking from gold plus teacher labels gained more than the distilled
+    re-ranker (README, "Learned ranking from the teacher's labels"). Fewer than 20 labelled terms
+    raise InputError, saving nothing."""
     from dataclasses import replace
 
     from ..rerank.learn_ranking import learn_ranking
