@@ -257,6 +257,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
     elif args.dataset == "chip-cdn":
         from .evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
         from .evaluation.runner import evaluate_chip_cdn, learn_fold_ranking, learned_fold_vocabulary
+        from .rerank.feature_ranker import saved_ranker_path
 
         if args.folds < 2:
             raise InputError("--folds must be at least 2.")
@@ -281,7 +282,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
                 if args.learn_ranking:
                     plain = plain or Linker(replace(config, ranker=None), dirs=dirs, vocabulary=base,
                                             progress=_bar(args, "indexing"))
-                    path = dirs.models / "rankers" / f"chip-cdn-{args.folds}fold-{fold}.json"
+                    path = saved_ranker_path(dirs.models, f"chip-cdn-{args.folds}fold-{fold}")
                     ranker = learn_fold_ranking(plain, train, path, progress=_bar(args, "ranking "))
                     if not args.quiet:
                         print(f"termlinker: fold {fold}: ranking learned from the other folds "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 from .errors import InputError
 from .paths import DataDirs
@@ -28,7 +27,8 @@ def add_ranker_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .linker import Linker, LinkerConfig
-    from .rerank.learn_ranking import learn_ranking
+    from .rerank.feature_ranker import saved_ranker_path
+    from .rerank.learn_ranking import learn_and_save
     from .vocab.aliases import read_alias_sources
 
     if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
@@ -37,12 +37,10 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
                     progress=ProgressBar("indexing", enabled=not args.quiet))
-    ranker = learn_ranking(linker, pairs, progress=ProgressBar("linking ", enabled=not args.quiet))
     name = args.name or linker.vocabulary.info.name
-    path = args.output or dirs.models / "rankers" / f"{name}.json"
-    ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": [str(p) for p in args.pairs]},
-                     **({} if args.llm_weight is None else {"llm_weight": args.llm_weight}))
-    ranker.save(path)
+    path = args.output or saved_ranker_path(dirs.models, name)
+    ranker = learn_and_save(linker, pairs, path, args.pairs, progress=ProgressBar("linking ", enabled=not args.quiet),
+                            llm_weight=args.llm_weight)
     held = ranker.trained_on["held_out"]
     print(f"termlinker: ranking learned from {ranker.trained_on['terms']} labelled terms "
           f"({ranker.trained_on['lists_with_gold']} had their concept among the candidates); held-out "

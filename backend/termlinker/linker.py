@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .paths import DataDirs
 from .progress import CancelToken, ProgressFn, no_progress
-from .rerank.feature_ranker import FeatureRanker
+from .rerank.feature_ranker import FeatureRanker, saved_ranker_path
 from .rerank.reranker import Reranker, RerankerConfig
 from .retrieval.index import IndexParams
 from .retrieval.retriever import FusionConfig, Retriever
@@ -228,7 +228,7 @@ class Linker:
 
 def ranker_path(dirs: DataDirs, ranker: str) -> str:
     """A ranker file, or the name of one saved under ``models/rankers`` (`termlinker ranker train`)."""
-    named = dirs.models / "rankers" / f"{ranker}.json"
+    named = saved_ranker_path(dirs.models, ranker)
     return str(named) if not os.path.exists(ranker) and named.is_file() else ranker
 
 

@@ -23,6 +23,7 @@ from termlinker.errors import Cancelled, InputError, TermLinkerError
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.project import LinkSummary, Project, ReviewRow, Status
+from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.vocab.model import Vocabulary
 from termlinker.vocab.store import VocabularyStore, VocabularySummary
 
@@ -801,29 +802,23 @@ class MainWindow(QMainWindow):
         dirs, path = self.dirs, self.project.path
         state = self._run_state = RunState(stage="Indexing the vocabulary")
 
+        target = saved_ranker_path(dirs.models, vocabulary)
+
         def work(progress, cancel):
-            from termlinker.rerank.learn_ranking import learn_ranking
+            from termlinker.rerank.learn_ranking import learn_and_save
             from termlinker.vocab.aliases import approved_pairs
 
             linker = Linker(config, dirs=dirs, progress=progress, cancel=cancel)
             state.stage = "Learning from the approved mappings"
-            ranker = learn_ranking(linker, approved_pairs(path), progress=progress, cancel=cancel)
-            ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": [str(path)]})
-            target = dirs.models / "rankers" / f"{vocabulary}.json"
-            ranker.save(target)
-            return ranker, target
+            return learn_and_save(linker, approved_pairs(path), target, [path], progress=progress, cancel=cancel)
 
-        def done(result) -> None:
-            ranker, target = result
-            held = ranker.trained_on["held_out"]
+        def done(ranker) -> None:
             self.apply_settings(replace(self.settings, learned_ranking=True))
             self._linker = self._linker_config = None
             self._update_status_line()
             self.eta_label.setText("Learned a ranking.")
-            self.show_info("Ranking learned", f"Learned from {ranker.trained_on['terms']:,} approved terms. On "
-                           f"{held['terms']:,} of them held out: {held['retriever_acc1']:.0%} right first by "
-                           f"retrieval alone, {held['ranker_acc1']:.0%} with the ranking. Saved to {target}; the "
-                           f"next Run uses it (Settings can switch it off).")
+            self.show_info("Ranking learned", f"{ranker.held_out_text('approved')} Saved to {target}; the next "
+                                              "Run uses it (Settings can switch it off).")
 
         self._start(work, done, lambda exc: self.report("Cannot learn a ranking", exc))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from termlinker.atomic import write_text
 from termlinker.linker import LinkerConfig
 from termlinker.paths import DataDirs
+from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.rerank.reranker import RerankerConfig
 
 FILE_NAME = "desktop.json"
@@ -54,7 +55,7 @@ class Settings:
         so a vocabulary without one links by retrieval (and the re-ranker) alone."""
         if not self.learned_ranking:
             return None
-        path = self.data_dirs().models / "rankers" / f"{vocabulary}.json"
+        path = saved_ranker_path(self.data_dirs().models, vocabulary)
         return str(path) if path.is_file() else None
 
     def with_recent(self, path: str | os.PathLike[str]) -> "Settings":

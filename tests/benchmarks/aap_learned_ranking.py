@@ -88,7 +88,8 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     systems = {"fine_tuned_retriever": plain, "learned_ranking": linker(ranker_path),
                "learned_ranking_distilled_reranker": linker(ranker_path, str(gguf)),
                "learned_ranking_base_reranker": linker(ranker_path, DEFAULT_RERANKER),
-               "gold_only_ranking": linker(gold_path), "gold_only_ranking_distilled_reranker": linker(gold_path, str(gguf))}
+               "gold_only_ranking": linker(gold_path),
+               "gold_only_ranking_distilled_reranker": linker(gold_path, str(gguf))}
     row = {"fold": fold, "ranker_pairs": len(used), "ranker_fit_seconds": fit_seconds,
            "ranker_held_out": ranker.trained_on["held_out"], "llm_weight": ranker.llm_weight, "reranker": str(gguf)}
     for split, items in (("validation", val), ("test", [(e.term, e.gold) for e in test])):

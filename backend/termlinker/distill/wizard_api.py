@@ -319,16 +319,13 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     On Ask A Patient a ranking from gold plus teacher labels gained more than the distilled
     re-ranker (README, "Learned ranking from the teacher's labels"). Fewer than 20 labelled terms
     raise InputError, saving nothing."""
-    from dataclasses import replace
-
-    from ..rerank.learn_ranking import learn_ranking
+    from ..rerank.feature_ranker import saved_ranker_path
+    from ..rerank.learn_ranking import learn_and_save
     from ..vocab.aliases import AliasPair
 
     pairs = [AliasPair(p.term, p.concept_id) for p in training_pairs(records, corrections)]
-    ranker = learn_ranking(linker, pairs, progress=progress, cancel=cancel)
-    ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": ["teacher labels and corrections"]})
-    path = dirs.models / "rankers" / f"{linker.vocabulary.info.name}.json"
-    ranker.save(path)
+    path = saved_ranker_path(dirs.models, linker.vocabulary.info.name)
+    ranker = learn_and_save(linker, pairs, path, ["teacher labels and corrections"], progress=progress, cancel=cancel)
     return ranker, path
 
 

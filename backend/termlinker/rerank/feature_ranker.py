@@ -36,6 +36,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w+")
 
 
+def saved_ranker_path(models_dir: Path, name: str) -> Path:
+    """Where a ranker named ``name`` lives (``models/rankers/NAME.json``; one per vocabulary by default)."""
+    return Path(models_dir) / "rankers" / f"{name}.json"
+
+
 def units(text: str) -> list[str]:
     """Characters of Chinese (or Japanese) text, words of anything else: the units overlap is counted in."""
     text = normalise(text)
@@ -99,6 +104,15 @@ class FeatureRanker:
         p /= p.sum()
         order = np.argsort(-s, kind="stable")
         return [replace(candidates[i], score=float(p[i])) for i in order]
+
+    def held_out_text(self, kind: str = "labelled") -> str:
+        """What the fit reported, in words, for a person (the desktop's messages)."""
+        held = self.trained_on.get("held_out") or {}
+        text = f"Learned from {self.trained_on.get('terms', 0):,} {kind} terms."
+        if held.get("terms"):
+            text += (f" On {held['terms']:,} of them held out: {held['retriever_acc1']:.0%} right first by "
+                     f"retrieval alone, {held['ranker_acc1']:.0%} with the ranking.")
+        return text
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "features": list(FEATURES), "weights": list(self.weights),

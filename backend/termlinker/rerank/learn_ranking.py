@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +34,17 @@ class _Lists:
     x: np.ndarray  # (lists, DEPTH, features), zero-padded
     mask: np.ndarray  # (lists, DEPTH) True for real candidates
     target: np.ndarray  # (lists, DEPTH) the labelled concepts' share of each list
+
+
+def learn_and_save(linker: Linker, pairs: Iterable[AliasPair], path: str | Path, sources: Iterable[str],
+                   progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+                   llm_weight: float | None = None) -> FeatureRanker:
+    """``learn_ranking``, with where the pairs came from recorded, saved (atomically) to ``path``."""
+    ranker = learn_ranking(linker, pairs, progress=progress, cancel=cancel)
+    ranker = replace(ranker, trained_on={**ranker.trained_on, "sources": [str(s) for s in sources]},
+                     **({} if llm_weight is None else {"llm_weight": llm_weight}))
+    ranker.save(path)
+    return ranker
 
 
 def learn_ranking(linker: Linker, pairs: Iterable[AliasPair], progress: ProgressFn = no_progress,

@@ -244,12 +244,9 @@ class ValidationPage(QWizardPage):
     def _ranking_learned(self, result) -> None:
         ranker, path = result
         self.ctx.ranking_path = path
-        held = ranker.trained_on["held_out"]
         self.op.show_message("Ranking learned.", OK_STYLE)
-        self.ranking_note.setText(
-            f"Learned from {ranker.trained_on['terms']:,} labelled terms. On {held['terms']:,} of them held out: "
-            f"{held['retriever_acc1']:.0%} right first by retrieval alone, {held['ranker_acc1']:.0%} with the "
-            f"ranking. Saved as {path.name}; the next Run uses it (File ▸ Settings can switch it off).")
+        self.ranking_note.setText(f"{ranker.held_out_text()} Saved as {path.name}; the next Run uses it "
+                                  "(File ▸ Settings can switch it off).")
 
     def activate(self) -> None:
         ctx = self.ctx
