@@ -26,9 +26,10 @@ class SettingsDialog(QDialog):
             self.reranker.setCurrentText(settings.reranker)
         self.reranker.setEnabled(settings.rerank)
         self.rerank.toggled.connect(self.reranker.setEnabled)
-        self.learned_ranking = QCheckBox("Order candidates by the ranking learned from approved mappings")
-        self.learned_ranking.setToolTip("Tools > Learn a Ranking saves one per vocabulary; a vocabulary "
-                                        "without one is linked as before.")
+        self.learned_ranking = QCheckBox("Order candidates by the vocabulary's learned ranking")
+        self.learned_ranking.setToolTip("Learned from approved mappings (Tools > Learn a Ranking) or from the "
+                                        "teacher's labels (the wizard's page 7); a vocabulary without one "
+                                        "is linked as before.")
         self.learned_ranking.setChecked(settings.learned_ranking)
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
