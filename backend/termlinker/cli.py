@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     mreg.add_argument("path")
     mreg.add_argument("--base-model", default="unknown", help="what the model was trained from")
     mreg.add_argument("--prompt", default=None, help="prompt template version (default: the re-ranker's)")
+    mreg.add_argument("--adapter", metavar="LORA_GGUF",
+                      help="a LoRA adapter GGUF that llama.cpp applies over PATH (then PATH is its base model)")
     mreg.add_argument("--activate", action="store_true")
     mact = msub.add_parser("activate", help="make a re-ranker the one --rerank uses")
     mact.add_argument("name")
@@ -373,7 +375,7 @@ def _reranker_registry(args: argparse.Namespace, dirs: DataDirs) -> int:
     registry = RerankerRegistry(dirs.ensure())
     if args.models_command == "register":
         model = registry.register(args.name, args.path, args.base_model, args.prompt or DEFAULT_PROMPT,
-                                  activate=args.activate)
+                                  activate=args.activate, adapter=args.adapter)
         print(f"registered re-ranker {model.name} ({model.sha256[:12]}){' and activated it' if args.activate else ''}")
     elif args.models_command == "activate":
         registry.activate(args.name)
@@ -390,7 +392,8 @@ def _list_rerankers(dirs: DataDirs) -> None:
     active = registry.active_name()
     for name, model in sorted(registry.models().items()):
         mark = "*" if name == active else " "
-        print(f"{mark} re-ranker {name} ({model.base_model}, prompt {model.prompt_version}) {model.path}")
+        print(f"{mark} re-ranker {name} ({model.base_model}, prompt {model.prompt_version}) {model.path}"
+              + (f" + LoRA adapter {model.adapter}" if model.adapter else ""))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,9 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--lora-r", type=int, default=16)
     tr.add_argument("--max-examples", type=int, help="train on at most this many examples (a seeded sample)")
     tr.add_argument("--quantize", default="Q8_0,Q4_K_M",
-                    help="llama.cpp quantizations to export and compare (default: Q8_0,Q4_K_M)")
+                    help="exports to make and compare on validation: merged llama.cpp quantizations "
+                         "(Q8_0, Q4_K_M, Q5_K_M, Q4_0) and/or LoRA, an adapter applied over the base file "
+                         "(default: Q8_0,Q4_K_M)")
     tr.add_argument("--no-activate", action="store_true", help="register the model but never activate it")
 
 
@@ -197,14 +199,14 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..vocab.store import VocabularyStore
-    from .gguf_export import QUANTIZATIONS
+    from .gguf_export import EXPORT_KINDS
     from .train_reranker import RerankerTrainConfig, train_reranker
     from .validate_reranker import validate_and_register
 
     kinds = tuple(k.strip() for k in args.quantize.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in QUANTIZATIONS]
+    unknown = [k for k in kinds if k not in EXPORT_KINDS]
     if not kinds or unknown:
-        raise InputError(f"--quantize takes a comma-separated list of {', '.join(QUANTIZATIONS)}.")
+        raise InputError(f"--quantize takes a comma-separated list of {', '.join(EXPORT_KINDS)}.")
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
     config = RerankerTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                  lora_r=args.lora_r, lora_alpha=2 * args.lora_r, max_examples=args.max_examples,
@@ -214,6 +216,8 @@ def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
         report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=bar)
     finally:
         bar.close()
+    for warning in report.warnings:
+        print(f"termlinker: warning: {warning}", file=sys.stderr)
     print("\n".join(report.lines()))
     from ..rerank.registry import RerankerRegistry
 
@@ -222,7 +226,8 @@ def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     try:
         validation = validate_and_register(args.dataset, vocab, dirs, report.name, report.files, base.base_model,
                                            base.prompt_version, encoder=args.encoder, threads=args.threads or 2,
-                                           activate=not args.no_activate, progress=bar)
+                                           activate=not args.no_activate, progress=bar,
+                                           base_path=report.base_path)
     finally:
         bar.close()
     print("\n".join(validation.lines()))

@@ -1,4 +1,4 @@
-"""Write a fine-tuned re-ranker back to GGUF and quantize it with llama.cpp.
+"""Write a fine-tuned re-ranker back to GGUF (merged, or as a LoRA adapter) and quantize it with llama.cpp.
 
 The base GGUF is the source of truth for everything but the weights: every metadata field
 (tokenizer, chat template, licence, hyper-parameters) is copied from it unchanged, and the
@@ -6,6 +6,11 @@ tensors are written in its order under its names. Weights come from the merged t
 (transformers names), mapped back to GGUF names; llama.cpp stores the query and key
 projections of llama-architecture models with the rotary halves interleaved, which
 transformers undid on loading (``permute_rotary``) and this module redoes.
+
+A LoRA adapter GGUF (``write_lora_adapter``) holds only the low-rank factors, under the base
+tensor's GGUF name plus ``.lora_a``/``.lora_b``; llama.cpp adds ``alpha/r * B(Ax)`` to each
+projection at run time, over the unchanged (quantized) base file. The rotary interleave of the
+query and key rows is applied to B, whose rows are the projection's output rows.
 
 Only the ``llama`` architecture (SmolLM2, Llama, most small instruct models) is supported:
 other architectures store their tensors differently (Gemma offsets its norm weights).
@@ -27,6 +32,8 @@ from ..errors import ModelError, StorageError
 SUPPORTED_ARCHITECTURES = ("llama",)
 # llama.cpp quantization names -> its file-type constants (llama.h, LLAMA_FTYPE_MOSTLY_*)
 QUANTIZATIONS = {"Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q4_0": 2}
+ADAPTER = "LoRA"  # the export kind that keeps the base file and writes only the adapter
+EXPORT_KINDS = (*QUANTIZATIONS, ADAPTER)
 _F16_FILE_TYPE = 1
 
 _GLOBAL = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
@@ -115,6 +122,11 @@ def write_f16_gguf(base_path: str | os.PathLike[str], tensors: Mapping[str, np.n
     for tensor in reader.tensors:
         array = np.asarray(tensors[tensor.name], dtype=np.float32)
         writer.add_tensor(tensor.name, array if array.ndim == 1 else array.astype(np.float16))
+    _write_out(writer, tmp, out_path)
+    return out_path
+
+
+def _write_out(writer, tmp: Path, out_path: Path) -> None:
     try:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
@@ -126,7 +138,73 @@ def write_f16_gguf(base_path: str | os.PathLike[str], tensors: Mapping[str, np.n
     finally:
         writer.close()
     os.replace(tmp, out_path)
+
+
+def write_lora_adapter(base_path: str | os.PathLike[str], adapter_dir: str | os.PathLike[str],
+                       out_path: str | os.PathLike[str], name: str | None = None) -> Path:
+    """peft's LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``) as a GGUF adapter
+    that llama.cpp applies over ``base_path``; factors kept in float32; written atomically."""
+    import gguf
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    adapter_dir = Path(adapter_dir)
+    base = read_base(base_path)
+    alpha = _adapter_alpha(adapter_dir)
+    try:
+        weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise ModelError(f"The trained adapter in {adapter_dir} is unreadable ({exc}). Train the re-ranker "
+                         "again.") from exc
+    tensors: dict[str, np.ndarray] = {}
+    for key, array in weights.items():
+        match = _PEFT_NAME.match(key)
+        target = gguf_name(f"{match.group(1)}.weight") if match else None
+        if target is None or target not in base.tensor_names:
+            raise ModelError(f"The adapter in {adapter_dir} has a tensor {key!r} that the base model has no "
+                             "place for; it was not trained from this base.")
+        array = np.asarray(array, dtype=np.float32)
+        if match.group(2) == "B" and target.endswith("attn_q.weight"):
+            array = permute_rotary(array, base.n_head)
+        elif match.group(2) == "B" and target.endswith("attn_k.weight"):
+            array = permute_rotary(array, base.n_head_kv)
+        tensors[f"{target}.lora_{match.group(2).lower()}"] = np.ascontiguousarray(array)
+    if not tensors:
+        raise ModelError(f"The adapter in {adapter_dir} holds no LoRA weights. Train the re-ranker again.")
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    writer = gguf.GGUFWriter(str(tmp), base.architecture)
+    writer.add_type(gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
+    if name:
+        writer.add_name(name)
+    for tensor_name in sorted(tensors):
+        writer.add_tensor(tensor_name, tensors[tensor_name])
+    _write_out(writer, tmp, out_path)
     return out_path
+
+
+_PEFT_NAME = re.compile(r"^base_model\.model\.(.+)\.lora_([AB])\.weight$")
+
+
+def _adapter_alpha(adapter_dir: Path) -> float:
+    """The alpha that makes llama.cpp's ``alpha / r`` equal peft's scaling for this adapter."""
+    import json
+
+    try:
+        config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{adapter_dir} has no readable adapter_config.json ({exc}). Train the re-ranker "
+                         "again.") from exc
+    if config.get("use_dora") or config.get("rank_pattern") or config.get("alpha_pattern"):
+        raise ModelError(f"The adapter in {adapter_dir} uses DoRA or per-layer ranks, which llama.cpp adapters "
+                         "cannot express; export it merged instead.")
+    if not config.get("r") or config.get("lora_alpha") is None:
+        raise ModelError(f"{adapter_dir}/adapter_config.json gives no LoRA rank or alpha. Train the re-ranker again.")
+    r, alpha = float(config["r"]), float(config["lora_alpha"])
+    scaling = alpha / r ** 0.5 if config.get("use_rslora") else alpha / r
+    return scaling * r
 
 
 def quantize(source: str | os.PathLike[str], out_path: str | os.PathLike[str], kind: str,

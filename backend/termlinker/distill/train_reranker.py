@@ -10,8 +10,11 @@ base file, so training sees exactly the tokens inference will.
 Work lives in ``<data>/models/training/<name>/``: ``checkpoint/`` (adapter, optimizer, step)
 is rewritten every few steps and on cancel, so an interrupted run resumes; ``adapter/`` with
 ``training.json`` is the finished adapter, and a rerun goes straight to the export. The
-export merges the adapter, writes an F16 GGUF with the base file's metadata, and quantizes it
-with llama.cpp (``gguf_export``) into ``<data>/models/rerankers/<name>/``.
+export (``gguf_export``, into ``<data>/models/rerankers/<name>/``) is one or more of: the
+adapter merged into the base, written as F16 GGUF with the base file's metadata and quantized
+by llama.cpp (Q8_0, Q4_K_M, ...); and the adapter alone as a GGUF LoRA adapter (``LoRA``) that
+llama.cpp applies over the unchanged base file. Every exported file is compared with the
+merged torch model; validation (``validate_reranker``) then picks one by accuracy, then speed.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class RerankerTrainConfig:
     checkpoint_every: int = 25  # steps
     seed: int = 0
     threads: int | None = None
-    quantizations: tuple[str, ...] = ("Q8_0", "Q4_K_M")
+    quantizations: tuple[str, ...] = ("Q8_0", "Q4_K_M")  # export kinds: gguf_export.EXPORT_KINDS
     keep_f16: bool = False
 
 
@@ -84,6 +87,7 @@ class RerankerTrainReport:
     files: dict[str, str] = field(default_factory=dict)  # quantization -> GGUF path
     checks: list[ExportCheck] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    base_path: str = ""  # the model file trained from (a LoRA export applies over it)
 
     def lines(self) -> list[str]:
         out = [f"re-ranker {self.name} (LoRA on {self.base})",
@@ -134,6 +138,10 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
     registry = RerankerRegistry(dirs)
     base_model = registry.resolve(base)
     read_base(base_model.path)  # refuses unsupported architectures before any work
+    notes = []
+    if base_model.adapter:
+        notes.append(f"{base_model.name} is a LoRA adapter over {base_model.path}; training starts from that "
+                     "base file's weights, without the adapter.")
     manifest = DatasetManifest.load(Path(dataset_dir))
     template = load_template(base_model.prompt_version)
     if manifest.prompt_version != template.version:
@@ -149,7 +157,8 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
                          "Label more terms, then run `termlinker distill dataset` again.")
     work = work_folder(dirs, name)
     adapter_dir = work / "adapter"
-    report = RerankerTrainReport(name, base_model.name, len(examples), 0, 0.0)
+    report = RerankerTrainReport(name, base_model.name, len(examples), 0, 0.0, warnings=notes,
+                                 base_path=base_model.path)
     fingerprint = run_fingerprint([(e.prompt, e.match) for e in examples], config,
                                   f"{base_model.name}:{base_model.sha256 or base_model.path}")
     info = finished_run(adapter_dir / DONE_MARKER, fingerprint)
@@ -372,7 +381,7 @@ def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: P
     import torch
     from peft import PeftModel
 
-    from .gguf_export import quantize, read_base, to_gguf_tensors, write_f16_gguf
+    from .gguf_export import ADAPTER, quantize, read_base, to_gguf_tensors, write_f16_gguf, write_lora_adapter
 
     info = read_base(base.path)
     with warnings.catch_warnings():
@@ -388,16 +397,24 @@ def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: P
     del model
     stop_if_cancelled()
     out_dir.mkdir(parents=True, exist_ok=True)
-    f16 = write_f16_gguf(base.path, to_gguf_tensors(state, info), out_dir / f"{name}.F16.gguf", name=name)
-    del state
     files: dict[str, str] = {}
     checks = []
+    threads = config.threads or 2
+    if ADAPTER in config.quantizations:
+        path = write_lora_adapter(base.path, adapter_dir, out_dir / f"{name}.{ADAPTER}.gguf", name=name)
+        files[ADAPTER] = str(path)
+        checks.append(check_export(path, ADAPTER, template, check_examples, reference, threads, base=base.path))
+    merged = [k for k in config.quantizations if k != ADAPTER]
+    if not merged and not config.keep_f16:
+        return files, checks
+    f16 = write_f16_gguf(base.path, to_gguf_tensors(state, info), out_dir / f"{name}.F16.gguf", name=name)
+    del state
     try:
-        for kind in config.quantizations:
+        for kind in merged:
             stop_if_cancelled()
             path = quantize(f16, out_dir / f"{name}.{kind}.gguf", kind, config.threads)
             files[kind] = str(path)
-            checks.append(check_export(path, kind, template, check_examples, reference, config.threads or 2))
+            checks.append(check_export(path, kind, template, check_examples, reference, threads))
     finally:
         if not config.keep_f16:
             f16.unlink(missing_ok=True)  # 2 bytes a weight: the largest file of all, and rebuilt in seconds
@@ -407,11 +424,13 @@ def export_reranker(base: RerankerModel, template, adapter_dir: Path, out_dir: P
 
 
 def check_export(path: Path, kind: str, template, examples: list[_Example], reference: list[float],
-                 threads: int) -> ExportCheck:
-    """Score the examples with llama.cpp (one term, one candidate at a time) and compare with torch."""
+                 threads: int, base: str | None = None) -> ExportCheck:
+    """Score the examples with llama.cpp (one term, one candidate at a time) and compare with torch.
+
+    ``base``: ``path`` is a LoRA adapter, applied over this model file."""
     from ..rerank.scorer import LlamaScorer, ScorerConfig
 
-    scorer = LlamaScorer(path, template, ScorerConfig(threads=threads))
+    scorer = LlamaScorer(base or path, template, ScorerConfig(threads=threads), adapter_path=path if base else None)
     try:
         began = time.monotonic()
         got = [float(scorer.score_prompt(e.prompt)) for e in examples]

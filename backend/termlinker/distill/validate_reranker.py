@@ -2,12 +2,15 @@
 
 Both models score the validation terms' retriever candidates once; each gets its own fusion and
 skip rules calibrated on those margins (``rerank.calibration``); the best exported file of the
-new model is registered with its rules and figures, and activated only if its re-ranked Acc@1
-beats the current model's. Activation is the registry's atomic switch; the previous model stays for roll-back.
+new model (highest re-ranked Acc@1, then MRR, then the faster scoring as timed here) is
+registered with its rules and figures, and activated only if its re-ranked Acc@1 beats the
+current model's. A LoRA adapter export is scored, and registered, over its base file.
+Activation is the registry's atomic switch; the previous model stays for roll-back.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,9 +29,10 @@ from .dataset import read_jsonl
 
 @dataclass
 class CandidateResult:
-    label: str  # e.g. "Q8_0"
+    label: str  # e.g. "Q8_0", or "LoRA" for an adapter over the base file
     path: str
     calibration: Calibration
+    terms_per_s: float = 0.0  # llama.cpp scoring speed on the validation terms, on this machine
 
 
 @dataclass
@@ -48,7 +52,7 @@ class ValidationReport:
                self.retriever.line("retriever"),
                self.current.reranked.line(f"{self.current_name}"[:14])]
         for c in self.candidates:
-            out.append(c.calibration.reranked.line(f"new {c.label}"[:14]))
+            out.append(c.calibration.reranked.line(f"new {c.label}"[:14]) + f", {c.terms_per_s:.1f} terms/s")
         if self.activated and self.registered:
             out.append(f"activated {self.registered.name} ({self.chosen.label}); "
                        "`termlinker models rollback` restores the previous re-ranker")
@@ -60,9 +64,10 @@ class ValidationReport:
 
 def score_margins(model_path: str, prompt_version: str, terms: list[str], retrieved: list[list[Candidate]],
                   depth: int, threads: int, progress: ProgressFn = no_progress,
-                  cancel: CancelToken | None = None) -> list[list[float]]:
+                  cancel: CancelToken | None = None, adapter: str | None = None) -> list[list[float]]:
     """LLM margins of every term's first ``depth`` candidates, one llama_decode per term."""
-    scorer = LlamaScorer(model_path, load_template(prompt_version), ScorerConfig(threads=threads, max_candidates=depth))
+    scorer = LlamaScorer(model_path, load_template(prompt_version), ScorerConfig(threads=threads, max_candidates=depth),
+                         adapter_path=adapter)
     try:
         out = []
         for i, (term, cands) in enumerate(zip(terms, retrieved)):
@@ -78,9 +83,15 @@ def score_margins(model_path: str, prompt_version: str, terms: list[str], retrie
 def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, name: str,
                           files: dict[str, str], base_model: str, prompt_version: str,
                           encoder: str | None = None, threads: int = 2, activate: bool = True, depth: int = 10,
-                          progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> ValidationReport:
-    """``files``: quantization -> exported GGUF path (from ``train_reranker``)."""
+                          progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+                          base_path: str | None = None) -> ValidationReport:
+    """``files``: export kind -> GGUF path (from ``train_reranker``); ``base_path``: the model file a
+    ``LoRA`` adapter export applies over (``RerankerTrainReport.base_path``)."""
     from ..linker import Linker, LinkerConfig
+    from .gguf_export import ADAPTER
+
+    if ADAPTER in files and not base_path:
+        raise InputError("A LoRA adapter export needs its base model file to be validated.")
 
     rows = [r for r in read_jsonl(Path(dataset_dir) / "retriever_val.jsonl") if r["concept_id"] in vocab]
     if not rows:
@@ -99,14 +110,16 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
         return lambda done, _total: progress(k * len(terms) + done, steps)
 
     current_cal = calibrate(golds, retrieved, score_margins(current.path, current.prompt_version, terms, retrieved,
-                                                            depth, threads, part(0), cancel))
+                                                            depth, threads, part(0), cancel, current.adapter))
     results = []
     for k, (label, path) in enumerate(files.items(), start=1):
-        margins = score_margins(path, prompt_version, terms, retrieved, depth, threads, part(k), cancel)
-        results.append(CandidateResult(label, path, calibrate(golds, retrieved, margins)))
-    # Best Acc@1; on a tie the smaller (faster) file.
-    best = max(results, key=lambda c: (c.calibration.reranked.acc1, c.calibration.reranked.mrr,
-                                       -Path(c.path).stat().st_size), default=None)
+        model, adapter = (base_path, path) if label == ADAPTER else (path, None)
+        began = time.monotonic()
+        margins = score_margins(model, prompt_version, terms, retrieved, depth, threads, part(k), cancel, adapter)
+        speed = len(terms) / max(1e-9, time.monotonic() - began)
+        results.append(CandidateResult(label, path, calibrate(golds, retrieved, margins), speed))
+    best = max(results, key=lambda c: (c.calibration.reranked.acc1, c.calibration.reranked.mrr, c.terms_per_s),
+               default=None)
     report = ValidationReport(len(terms), current_cal.retriever, current.name, current_cal, results, best)
     better = best is not None and best.calibration.reranked.acc1 > current_cal.reranked.acc1
     if best is None:
@@ -114,8 +127,11 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
     scores = {"val_acc1": best.calibration.reranked.acc1, "val_acc5": best.calibration.reranked.acc5,
               "val_retriever_acc1": current_cal.retriever.acc1, "val_previous_acc1": current_cal.reranked.acc1,
               "val_terms": float(len(terms))}
-    report.registered = registry.register(name, best.path, base_model, prompt_version, scores=scores,
-                                          rules=asdict(best.calibration.rules), activate=activate and better)
+    scores["val_terms_per_s"] = round(best.terms_per_s, 2)
+    model, adapter = (base_path, best.path) if best.label == ADAPTER else (best.path, None)
+    report.registered = registry.register(name, model, base_model, prompt_version, scores=scores,
+                                          rules=asdict(best.calibration.rules), activate=activate and better,
+                                          adapter=adapter)
     report.activated = activate and better
     if not better:
         report.warnings.append(f"{name} is not better than {current.name} on validation: registered, not activated")

@@ -306,7 +306,7 @@ def validate(report: FineTuneReport, linker: Linker, dirs: DataDirs, threads: in
     base = RerankerRegistry(dirs).get(report.reranker.base)
     return validate_and_register(report.dataset_dir, linker.vocabulary, dirs, report.name, report.reranker.files,
                                  base.name, base.prompt_version, threads=threads, activate=False,
-                                 progress=progress, cancel=cancel)
+                                 progress=progress, cancel=cancel, base_path=report.reranker.base_path)
 
 
 def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mapping[str, str], linker: Linker,

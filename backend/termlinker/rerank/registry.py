@@ -3,6 +3,9 @@
 ``<data>/models/rerankers/registry.json`` lists registered models with their sha256; a
 model is checked against it before it is loaded, so a file replaced or damaged after
 registration is refused. Built-in models (shipped in Python packages) need no entry.
+
+A model may be a base GGUF plus a LoRA adapter GGUF that llama.cpp applies over it (a
+distilled re-ranker exported as an adapter); both files' checksums are recorded and checked.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class RerankerModel:
     rules: dict = field(default_factory=dict)  # fusion/skip rules calibrated for this model (RerankRules fields)
     registered_at: float = 0.0
     builtin: bool = False
+    adapter: str | None = None  # a LoRA adapter GGUF applied over ``path``
+    adapter_sha256: str | None = None
 
 
 def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
@@ -109,10 +114,9 @@ class RerankerRegistry:
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
         model = ensure_assembled(self.get(name_or_path or self.active_name()))
-        if model.sha256 is not None and Path(model.path).exists():
-            actual = sha256_file(model.path)
-            if actual != model.sha256:
-                raise ModelError(f"Re-ranker {model.name!r} at {model.path} does not match its registered checksum "
+        for path, expected in ((model.path, model.sha256), (model.adapter, model.adapter_sha256)):
+            if path and expected is not None and Path(path).exists() and sha256_file(path) != expected:
+                raise ModelError(f"Re-ranker {model.name!r}: {path} does not match its registered checksum "
                                  "(the file changed or is damaged). Register it again, or roll back to the "
                                  "previous model.")
         return model
@@ -121,14 +125,18 @@ class RerankerRegistry:
 
     def register(self, name: str, path: str | Path, base_model: str, prompt_version: str = DEFAULT_PROMPT,
                  scores: dict[str, float] | None = None, activate: bool = False,
-                 rules: dict | None = None) -> RerankerModel:
+                 rules: dict | None = None, adapter: str | Path | None = None) -> RerankerModel:
+        """``adapter``: a LoRA adapter GGUF that llama.cpp applies over ``path`` (its base model)."""
         path = Path(path).resolve()
-        if not path.is_file():
-            raise ModelError(f"Cannot register {name!r}: {path} does not exist.")
+        adapter_path = Path(adapter).resolve() if adapter else None
+        for file in (path, adapter_path):
+            if file is not None and not file.is_file():
+                raise ModelError(f"Cannot register {name!r}: {file} does not exist.")
         if name in builtin_models(self.dirs):
             raise ModelError(f"{name!r} is a built-in re-ranker; choose another name.")
         model = RerankerModel(name, str(path), sha256_file(path), base_model, prompt_version, dict(scores or {}),
-                              dict(rules or {}), time.time())
+                              dict(rules or {}), time.time(), adapter=str(adapter_path) if adapter_path else None,
+                              adapter_sha256=sha256_file(adapter_path) if adapter_path else None)
         state = self._load()
         state["models"][name] = asdict(model)
         self._save(state)

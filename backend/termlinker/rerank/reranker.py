@@ -42,7 +42,7 @@ class Reranker:
         rules = config.rules or rules_from_dict(model.rules) or RerankRules()
         scorer = LlamaScorer(model.path, load_template(model.prompt_version),
                              ScorerConfig(threads=config.threads, n_gpu_layers=config.n_gpu_layers,
-                                          max_candidates=max(1, rules.depth)))
+                                          max_candidates=max(1, rules.depth)), adapter_path=model.adapter)
         return cls(scorer, rules, model)
 
     def rerank(self, term: str, candidates: Sequence[Candidate], ranking_weight: float | None = None) -> Reranked:

@@ -10,11 +10,15 @@ its own sequence that starts as a copy of sequence 0, the term's tokens are adde
 and shared by all candidate sequences, and each candidate's own tokens follow. The KV
 cache is unified so that the copies share cells instead of duplicating them.
 
+A LoRA adapter GGUF (a distilled re-ranker exported as an adapter) can be applied over the
+model file; llama.cpp then adds the adapter's low-rank update in every projection it covers.
+
 A scorer is not thread-safe: one llama.cpp context, one caller at a time.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -64,8 +68,9 @@ def check_gguf(path: str | os.PathLike[str]) -> Path:
 
 class LlamaScorer:
     def __init__(self, model_path: str | os.PathLike[str], template: PromptTemplate,
-                 config: ScorerConfig = ScorerConfig()) -> None:
+                 config: ScorerConfig = ScorerConfig(), adapter_path: str | os.PathLike[str] | None = None) -> None:
         self.path = check_gguf(model_path)
+        self.adapter_path = check_gguf(adapter_path) if adapter_path else None
         self.template = template
         self.config = config
         self.stats = ScorerStats()
@@ -82,6 +87,7 @@ class LlamaScorer:
         if not llama_cpp.llama_model_has_decoder(self._model.model) or llama_cpp.llama_model_has_encoder(self._model.model):
             raise ModelError(f"{self.path} is not a decoder-only language model (an embedding or encoder model?). "
                              "The re-ranker needs a causal LM such as SmolLM2-135M-Instruct.")
+        adapter = self._load_adapter() if self.adapter_path else None
         self._positive = self._label_ids(template.positive)
         self._negative = self._label_ids(template.negative)
         bos = [self._model.token_bos()] if self._model.add_bos_token() else []
@@ -101,6 +107,10 @@ class LlamaScorer:
         except ValueError as exc:
             raise ModelError(f"llama.cpp could not create a context of {self.n_ctx} tokens for {self.path}: "
                              "not enough memory? Lower --top-k or close other programs.") from exc
+        if adapter is not None:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+            if llama_cpp.llama_set_adapters_lora(self._ctx.ctx, adapters, 1, (ctypes.c_float * 1)(1.0)) != 0:
+                raise ModelError(f"llama.cpp could not apply the adapter {self.adapter_path} to {self.path}.")
         self._batch = internals.LlamaBatch(n_tokens=self.n_ctx, embd=0, n_seq_max=config.max_candidates,
                                            verbose=False)
         self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
@@ -164,6 +174,15 @@ class LlamaScorer:
                 item.close()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _load_adapter(self):
+        # Freed by llama.cpp together with the model; freeing it here as well would free it twice.
+        adapter = self._llama.llama_adapter_lora_init(self._model.model, str(self.adapter_path).encode())
+        if not adapter:
+            raise ModelError(f"llama.cpp could not apply the LoRA adapter {self.adapter_path} to {self.path}: it "
+                             "is damaged, not an adapter, or made for another base model. Choose the adapter's "
+                             "own base model, or export the re-ranker merged.")
+        return adapter
 
     def _context_size(self) -> int:
         c = self.config
