@@ -33,6 +33,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from bench_common import folds
+from termlinker.distill.gguf_export import ADAPTER
 from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold, read_teacher_labels
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, export_labels, plan_labelling
@@ -56,11 +58,6 @@ KEY_ENV = "TERMLINKER_EXPERIMENT_KEY"
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def folds(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
 
 
 def teacher_labels(terms: list[str], gold_names: dict[str, str], linker: Linker, out: Path, args) -> dict:
@@ -116,19 +113,19 @@ def start_llama_server(args):
     return proc, f"http://127.0.0.1:{port}/v1", "smollm2-135m"
 
 
-def test_scores(linker: Linker, test, models: dict[str, tuple[str, str, object]], threads: int) -> dict:
-    """Acc@1/5 on the test split for the retriever and each (path, prompt, rules) re-ranker.
+def test_scores(linker: Linker, test, models: dict[str, tuple[str, str, object, str | None]], threads: int) -> dict:
+    """Acc@1/5 on the test split for the retriever and each (path, prompt, rules, adapter) re-ranker.
 
     The LLM scores only the terms its rules would send to it (skipping is part of the method)."""
     terms = list(dict.fromkeys(e.term for e in test))
     retrieved = dict(zip(terms, (list(r.candidates) for r in linker.link_terms(terms, top_k=10))))
     golds = [e.gold for e in test]
     out = {"retriever": asdict(score_rankings(golds, [[c.concept_id for c in retrieved[e.term]] for e in test]))}
-    for label, (path, prompt, rules) in models.items():
+    for label, (path, prompt, rules, adapter) in models.items():
         sent = [t for t in terms if not is_decisive(retrieved[t], rules)]
         began = time.monotonic()
         margins = dict(zip(sent, score_margins(path, prompt, sent, [retrieved[t] for t in sent], rules.depth,
-                                               threads)))
+                                               threads, adapter=adapter)))
         seconds = time.monotonic() - began
         preds = [ranked_ids(retrieved[e.term], margins.get(e.term), rules) for e in test]
         out[label] = {**asdict(score_rankings(golds, preds)), "terms_sent_to_llm": len(sent),
@@ -189,7 +186,8 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     ds = work / f"rerank-ds-{args.teacher}-p{args.p:g}"
     build_dataset(pairs, tuned, ds, DatasetConfig(val_share=args.val_share, negatives=3), source_stats=stats)
     name = f"aap-f{fold}-rr-{args.teacher}-p{args.p:g}-n{args.unlabelled}"
-    cfg = RerankerTrainConfig(threads=args.threads, epochs=args.epochs, max_examples=args.max_examples)
+    cfg = RerankerTrainConfig(threads=args.threads, epochs=args.epochs, max_examples=args.max_examples,
+                              quantizations=tuple(args.exports.split(",")))
     report = train_reranker(ds, dirs, name, cfg)
     t["reranker_train"] = round(report.train_seconds, 1)
     t["export_quantize_check"] = round(report.export_seconds, 1)
@@ -199,7 +197,8 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     registry = RerankerRegistry(dirs)
     base = registry.resolve("smollm2-135m")
     validation = validate_and_register(ds, vocab, dirs, name, report.files, base.base_model,
-                                       base.prompt_version, encoder=encoder, threads=args.threads, activate=False)
+                                       base.prompt_version, encoder=encoder, threads=args.threads, activate=False,
+                                       base_path=report.base_path)
     t["validation"] = round(time.monotonic() - began, 1)
     row["validation"] = {"terms": validation.terms, "retriever": asdict(validation.retriever),
                          "base": asdict(validation.current.reranked),
@@ -208,9 +207,11 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
 
     # 4) test split
     began = time.monotonic()
-    models = {"base_reranker": (base.path, base.prompt_version, validation.current.rules)}
+    models = {"base_reranker": (base.path, base.prompt_version, validation.current.rules, None)}
     for c in validation.candidates:
-        models[f"distilled_{c.label}"] = (c.path, base.prompt_version, c.calibration.rules)
+        adapter = c.path if c.label == ADAPTER else None
+        models[f"distilled_{c.label}"] = (base.path if adapter else c.path, base.prompt_version, c.calibration.rules,
+                                          adapter)
     row["test"] = test_scores(tuned, test, models, args.threads)
     row["test"]["zero_shot_retriever"] = asdict(score_rankings(
         [e.gold for e in test], [[c.concept_id for c in r.candidates] for r in zero.link_terms(
@@ -244,6 +245,8 @@ def main() -> None:
     ap.add_argument("--label-only", action="store_true", help="stop after labelling (teacher statistics only)")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--max-examples", type=int, default=None)
+    ap.add_argument("--exports", default="Q8_0,Q4_K_M,LoRA",
+                    help="re-ranker exports to compare (merged quantizations and/or the LoRA adapter)")
     ap.add_argument("--val-share", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)

@@ -19,15 +19,14 @@ teacher's labels, the distilled re-ranker's GGUF and its validation terms. Per f
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import time
 from pathlib import Path
 
+from bench_common import experiment_parser, link_scores, run_folds
 from termlinker.distill.dataset import read_teacher_labels
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
-from termlinker.evaluation.metrics import score_rankings
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.rerank.learn_ranking import learn_ranking
@@ -35,19 +34,6 @@ from termlinker.rerank.registry import DEFAULT_RERANKER
 from termlinker.rerank.reranker import RerankerConfig
 from termlinker.text import normalise
 from termlinker.vocab.aliases import AliasPair
-
-
-def folds(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
-
-
-def scores(linker: Linker, items: list[tuple[str, str]]) -> dict:
-    terms = list(dict.fromkeys(t for t, _ in items))
-    began = time.monotonic()
-    ranked = dict(zip(terms, ([c.concept_id for c in r.candidates] for r in linker.link_terms(terms, top_k=10))))
-    out = score_rankings([g for _, g in items], [ranked[t] for t, _ in items]).to_json()
-    return {**out, "seconds": round(time.monotonic() - began, 1)}
 
 
 def run_fold(fold: int, args, dirs: DataDirs) -> dict:
@@ -93,31 +79,14 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     row = {"fold": fold, "ranker_pairs": len(used), "ranker_fit_seconds": fit_seconds,
            "ranker_held_out": ranker.trained_on["held_out"], "llm_weight": ranker.llm_weight, "reranker": str(gguf)}
     for split, items in (("validation", val), ("test", [(e.term, e.gold) for e in test])):
-        row[split] = {key: scores(system, items) for key, system in systems.items()}
+        row[split] = {key: link_scores(system, items) for key, system in systems.items()}
     return row
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data-dir", default="../shared/data")
-    ap.add_argument("--home", required=True, help="the experiment's data folder (encoders, re-rankers)")
-    ap.add_argument("--work", required=True, help="the experiment's --work folder (labels, datasets)")
-    ap.add_argument("--folds", default="0-2")
-    ap.add_argument("--p", type=float, default=0.9)
-    ap.add_argument("--unlabelled", type=int, default=600)
-    ap.add_argument("--share", type=float, default=0.1)
-    ap.add_argument("--quant", default="Q4_K_M")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", default="bench-aap-learned-ranking.json")
+    ap = experiment_parser("bench-aap-learned-ranking.json")
     args = ap.parse_args()
-    dirs = DataDirs.at(args.home)
-    rows = []
-    for fold in folds(args.folds):
-        rows.append(run_fold(fold, args, dirs))
-        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
-        print_table(rows, args)
-
+    run_folds(args, run_fold, lambda rows: print_table(rows, args))
 
 def print_table(rows: list[dict], args) -> None:
     print(f"\nAAP test folds, SIMULATED teacher p={args.p:g}, distilled re-ranker {args.quant}")

@@ -13,12 +13,12 @@ Only validation folds choose the rules; test folds are scored once with the chos
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from bench_common import folds
 from termlinker.atomic import write_text
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.metrics import score_rankings
@@ -29,13 +29,6 @@ from termlinker.rerank.reranker import Reranker, RerankerConfig
 from termlinker.types import Candidate
 
 SCORE_CAP = 0.3  # terms whose retriever lead is at least this are never sent to the LLM
-
-
-def folds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(x) for x in text.split(",") if x]
 
 
 def ranked(candidates: list[Candidate], margins: list[float] | None, rules: RerankRules) -> list[str]:

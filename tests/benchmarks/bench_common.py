@@ -1,0 +1,60 @@
+"""Small helpers the benchmark scripts share (they run as scripts, so this folder is on sys.path)."""
+
+from __future__ import annotations
+
+import time
+
+from termlinker.evaluation.metrics import score_rankings
+from termlinker.linker import Linker
+
+
+def folds(text: str) -> list[int]:
+    """'0-2' -> [0, 1, 2]; '1' -> [1]; '0,3' -> [0, 3]."""
+    if "," in text:
+        return [int(x) for x in text.split(",") if x]
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def link_scores(linker: Linker, items: list[tuple[str, str]]) -> dict:
+    """Acc@k etc. of ``linker``'s top 10 over (term, gold) items, each distinct term linked once, timed."""
+    terms = list(dict.fromkeys(t for t, _ in items))
+    began = time.monotonic()
+    ranked = dict(zip(terms, ([c.concept_id for c in r.candidates] for r in linker.link_terms(terms, top_k=10))))
+    out = score_rankings([g for _, g in items], [ranked[t] for t, _ in items]).to_json()
+    return {**out, "seconds": round(time.monotonic() - began, 1)}
+
+
+def experiment_parser(json_default: str, required: bool = True):
+    """The arguments of the scripts that reuse ``aap_distill_experiment.py``'s folders, per fold."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--home", required=required, help="the experiment's data folder (encoders, re-rankers)")
+    ap.add_argument("--work", required=required, help="the experiment's --work folder (labels, datasets)")
+    ap.add_argument("--folds", default="0-2")
+    ap.add_argument("--p", type=float, default=0.9)
+    ap.add_argument("--unlabelled", type=int, default=600)
+    ap.add_argument("--share", type=float, default=0.1)
+    ap.add_argument("--quant", default="Q4_K_M")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=json_default)
+    return ap
+
+
+def run_folds(args, run_fold, report) -> list[dict]:
+    """``run_fold(fold, args, dirs)`` per fold; the JSON is rewritten and ``report(rows)`` called after each."""
+    import json
+    from pathlib import Path
+
+    from termlinker.paths import DataDirs
+
+    dirs = DataDirs.at(args.home)
+    rows: list[dict] = []
+    for fold in folds(args.folds):
+        rows.append(run_fold(fold, args, dirs))
+        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+        report(rows)
+    return rows
