@@ -342,8 +342,12 @@ class LlamaTokenizer:
 
 def _save_adapter(model, folder: Path) -> None:
     """peft's safetensors adapter, written beside and renamed into place."""
+    import warnings
+
     tmp = staging_folder(folder)
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft notes the GGUF base folder has no config.json: it never has
+        model.save_pretrained(str(tmp), safe_serialization=True)
     replace_folder(tmp, folder)
 
 
