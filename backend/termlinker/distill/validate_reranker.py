@@ -126,8 +126,7 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
         return report
     scores = {"val_acc1": best.calibration.reranked.acc1, "val_acc5": best.calibration.reranked.acc5,
               "val_retriever_acc1": current_cal.retriever.acc1, "val_previous_acc1": current_cal.reranked.acc1,
-              "val_terms": float(len(terms))}
-    scores["val_terms_per_s"] = round(best.terms_per_s, 2)
+              "val_terms": float(len(terms)), "val_terms_per_s": round(best.terms_per_s, 2)}
     model, adapter = (base_path, best.path) if best.label == ADAPTER else (best.path, None)
     report.registered = registry.register(name, model, base_model, prompt_version, scores=scores,
                                           rules=asdict(best.calibration.rules), activate=activate and better,
