@@ -242,7 +242,10 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers.utils import logging as hf_logging
 
+    # transformers draws its own bars for loading and writing weights; ours reports the training.
+    hf_logging.disable_progress_bar()
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
