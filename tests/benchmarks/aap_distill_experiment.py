@@ -33,7 +33,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench_common import folds
+from bench_common import folds, reranker_name
 from termlinker.distill.gguf_export import ADAPTER
 from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold, read_teacher_labels
 from termlinker.distill.label_store import LabelStore
@@ -185,9 +185,9 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in gold] + teacher, vocab)
     ds = work / f"rerank-ds-{args.teacher}-p{args.p:g}"
     build_dataset(pairs, tuned, ds, DatasetConfig(val_share=args.val_share, negatives=3), source_stats=stats)
-    name = f"aap-f{fold}-rr-{args.teacher}-p{args.p:g}-n{args.unlabelled}"
+    name = reranker_name(fold, args)
     cfg = RerankerTrainConfig(threads=args.threads, epochs=args.epochs, max_examples=args.max_examples,
-                              quantizations=tuple(args.exports.split(",")))
+                              quantizations=tuple(args.exports.split(",")), loss=args.loss)
     report = train_reranker(ds, dirs, name, cfg)
     t["reranker_train"] = round(report.train_seconds, 1)
     t["export_quantize_check"] = round(report.export_seconds, 1)
@@ -245,6 +245,8 @@ def main() -> None:
     ap.add_argument("--label-only", action="store_true", help="stop after labelling (teacher statistics only)")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--max-examples", type=int, default=None)
+    ap.add_argument("--loss", choices=("pointwise", "listwise"), default="listwise")
+    ap.add_argument("--tag", default="", help="appended to the re-ranker's name, to keep runs with other settings apart")
     ap.add_argument("--exports", default="Q8_0,Q4_K_M,LoRA",
                     help="re-ranker exports to compare (merged quantizations and/or the LoRA adapter)")
     ap.add_argument("--val-share", type=float, default=0.1)

@@ -1,7 +1,8 @@
 """Ask A Patient: a learned ranking from the teacher's labels, alone and under the distilled re-ranker.
 
     flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/aap_learned_ranking.py --home HOME --work WORK \
-        [--data-dir ../shared/data] [--folds 0-2] [--p 0.9] [--unlabelled 600] [--quant Q4_K_M] [--json OUT]
+        [--data-dir ../shared/data] [--folds 0-2] [--p 0.9] [--unlabelled 600] [--loss listwise|pointwise] \
+        [--quant Q4_K_M|Q8_0|picked] [--no-controls] [--json OUT]
 
 Runs after ``aap_distill_experiment.py`` (same ``--home``, ``--work``, ``--p``, ``--unlabelled``) and
 reuses what it made per fold: the retriever fine-tuned on the 10% gold share, the SIMULATED
@@ -24,7 +25,7 @@ import random
 import time
 from pathlib import Path
 
-from bench_common import experiment_parser, link_scores, run_folds
+from bench_common import experiment_parser, link_scores, reranker_gguf, run_folds
 from termlinker.distill.dataset import read_teacher_labels
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.linker import Linker, LinkerConfig
@@ -60,8 +61,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     ranker.save(ranker_path)
     gold_path = work / "ranker-gold-only.json"
     learn_ranking(plain, [p for p in used if p in pairs[:len(gold)]]).save(gold_path)
-    name = f"aap-f{fold}-rr-simulated-p{args.p:g}-n{args.unlabelled}"
-    gguf = dirs.models / "rerankers" / name / f"{name}.{args.quant}.gguf"
+    gguf = reranker_gguf(fold, args, dirs)
 
     def linker(ranker_file: Path, model: str | None = None) -> Linker:
         config = LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads, ranker=str(ranker_file),
@@ -76,6 +76,8 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
                "learned_ranking_base_reranker": linker(ranker_path, DEFAULT_RERANKER),
                "gold_only_ranking": linker(gold_path),
                "gold_only_ranking_distilled_reranker": linker(gold_path, str(gguf))}
+    if args.no_controls:
+        systems = {k: v for k, v in systems.items() if k not in CONTROLS}
     row = {"fold": fold, "ranker_pairs": len(used), "ranker_fit_seconds": fit_seconds,
            "ranker_held_out": ranker.trained_on["held_out"], "llm_weight": ranker.llm_weight, "reranker": str(gguf)}
     for split, items in (("validation", val), ("test", [(e.term, e.gold) for e in test])):
@@ -83,8 +85,12 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     return row
 
 
+CONTROLS = ("learned_ranking_base_reranker", "gold_only_ranking", "gold_only_ranking_distilled_reranker")
+
+
 def main() -> None:
     ap = experiment_parser("bench-aap-learned-ranking.json")
+    ap.add_argument("--no-controls", action="store_true", help="only the retriever, the ranking and both + the LLM")
     args = ap.parse_args()
     run_folds(args, run_fold, lambda rows: print_table(rows, args))
 
@@ -99,6 +105,8 @@ def print_table(rows: list[dict], args) -> None:
                        ("gold_only_ranking", "+ learned ranking, gold share only (control)"),
                        ("gold_only_ranking_distilled_reranker",
                         "+ learned ranking, gold share only, + distilled re-ranker (control)")):
+        if not all(key in r["test"] for r in rows):
+            continue
         cells = [f"{r['test'][key]['acc1']:.3f} / {r['test'][key]['acc5']:.3f}" for r in rows]
         mean = sum(r["test"][key]["acc1"] for r in rows) / len(rows)
         print(f"| {label} | " + " | ".join(cells) + f" | {mean:.3f} |", flush=True)

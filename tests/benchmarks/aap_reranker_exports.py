@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from bench_common import experiment_parser, run_folds
+from bench_common import Lookup, experiment_parser, reranker_name, run_folds, score_all
 from termlinker.distill.gguf_export import ADAPTER, write_lora_adapter
 from termlinker.distill.train_reranker import output_folder, work_folder
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
@@ -32,39 +32,11 @@ from termlinker.evaluation.metrics import score_rankings
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.rerank.calibration import calibrate
-from termlinker.rerank.prompt import load_template
 from termlinker.rerank.registry import DEFAULT_RERANKER, RerankerRegistry
 from termlinker.rerank.reranker import Reranker
-from termlinker.rerank.scorer import LlamaScorer, ScorerConfig
 
 
 MODELS = ("base Q4_1", "Q8_0", "Q4_K_M", "LoRA over base Q4_1")
-
-
-class Lookup:
-    """A PairScorer over margins computed beforehand."""
-
-    def __init__(self, margins: dict[tuple[str, str], float]) -> None:
-        self.margins = margins
-
-    def score(self, term, candidates):
-        return [self.margins[(term, name)] for name in candidates]
-
-
-def score_all(model: str, adapter: str | None, jobs: dict[str, list[str]], threads: int):
-    began = time.monotonic()
-    scorer = LlamaScorer(model, load_template(), ScorerConfig(threads=threads), adapter_path=adapter)
-    loaded = time.monotonic() - began
-    began = time.monotonic()
-    margins = {}
-    try:
-        for term, names in jobs.items():
-            margins.update(zip(((term, n) for n in names), map(float, scorer.score(term, names))))
-    finally:
-        scorer.close()
-    seconds = time.monotonic() - began
-    return margins, {"load_seconds": round(loaded, 2), "score_seconds": round(seconds, 1),
-                     "terms_per_s": round(len(jobs) / seconds, 2)}
 
 
 def run_fold(fold: int, args, dirs: DataDirs) -> dict:
@@ -73,7 +45,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     work = Path(args.work) / f"fold{fold}"
     with open(work / f"rerank-ds-simulated-p{args.p:g}" / "retriever_val.jsonl", encoding="utf-8") as fh:
         val = [(r["term"], r["concept_id"]) for r in map(json.loads, fh) if r["concept_id"] in vocab]
-    name = f"aap-f{fold}-rr-simulated-p{args.p:g}-n{args.unlabelled}"
+    name = reranker_name(fold, args)
     base = RerankerRegistry(dirs).resolve(DEFAULT_RERANKER)
     began = time.monotonic()
     adapter = write_lora_adapter(base.path, work_folder(dirs, name) / "adapter",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from termlinker.evaluation.metrics import score_rankings
 from termlinker.linker import Linker
@@ -25,6 +26,36 @@ def link_scores(linker: Linker, items: list[tuple[str, str]]) -> dict:
     return {**out, "seconds": round(time.monotonic() - began, 1)}
 
 
+class Lookup:
+    """A PairScorer over margins computed beforehand."""
+
+    def __init__(self, margins: dict[tuple[str, str], float]) -> None:
+        self.margins = margins
+
+    def score(self, term, candidates):
+        return [self.margins[(term, name)] for name in candidates]
+
+
+def score_all(model: str, adapter: str | None, jobs: dict[str, list[str]], threads: int):
+    """Every (term, candidate name) margin of ``jobs`` by one llama.cpp model, with its speed."""
+    from termlinker.rerank.prompt import load_template
+    from termlinker.rerank.scorer import LlamaScorer, ScorerConfig
+
+    began = time.monotonic()
+    scorer = LlamaScorer(model, load_template(), ScorerConfig(threads=threads), adapter_path=adapter)
+    loaded = time.monotonic() - began
+    began = time.monotonic()
+    margins = {}
+    try:
+        for term, names in jobs.items():
+            margins.update(zip(((term, n) for n in names), map(float, scorer.score(term, names))))
+    finally:
+        scorer.close()
+    seconds = time.monotonic() - began
+    return margins, {"load_seconds": round(loaded, 2), "score_seconds": round(seconds, 1),
+                     "terms_per_s": round(len(jobs) / seconds, 2)}
+
+
 def experiment_parser(json_default: str, required: bool = True):
     """The arguments of the scripts that reuse ``aap_distill_experiment.py``'s folders, per fold."""
     import argparse
@@ -38,10 +69,30 @@ def experiment_parser(json_default: str, required: bool = True):
     ap.add_argument("--unlabelled", type=int, default=600)
     ap.add_argument("--share", type=float, default=0.1)
     ap.add_argument("--quant", default="Q4_K_M")
+    ap.add_argument("--loss", choices=("pointwise", "listwise"), default="listwise",
+                    help="which of the experiment's distilled re-rankers (its --loss)")
+    ap.add_argument("--tag", default="", help="the experiment's --tag")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=json_default)
     return ap
+
+
+def reranker_name(fold: int, args) -> str:
+    """The distilled re-ranker ``aap_distill_experiment.py`` registered for this fold and these arguments."""
+    name = f"aap-f{fold}-rr-{getattr(args, 'teacher', 'simulated')}-p{args.p:g}-n{args.unlabelled}"
+    name += "" if args.loss == "pointwise" else f"-{args.loss}"
+    return f"{name}-{args.tag}" if args.tag else name
+
+
+def reranker_gguf(fold: int, args, dirs) -> Path:
+    """That re-ranker's ``--quant`` file; ``picked``: the file its validation chose and registered."""
+    from termlinker.rerank.registry import RerankerRegistry
+
+    name = reranker_name(fold, args)
+    if args.quant == "picked":
+        return Path(RerankerRegistry(dirs).get(name).path)
+    return dirs.models / "rerankers" / name / f"{name}.{args.quant}.gguf"
 
 
 def run_folds(args, run_fold, report) -> list[dict]:
