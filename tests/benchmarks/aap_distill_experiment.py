@@ -33,7 +33,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench_common import folds, reranker_name
+from bench_common import FoldFiles, folds, reranker_name
 from termlinker.distill.gguf_export import ADAPTER
 from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold, read_teacher_labels
 from termlinker.distill.label_store import LabelStore
@@ -151,7 +151,8 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
                  "unlabelled_terms": len(unlabelled), "teacher_mode": args.teacher,
                  "p": args.p if args.teacher == "simulated" else None, "timings_s": {}}
     t = row["timings_s"]
-    work = Path(args.work) / f"fold{fold}"
+    files = FoldFiles.of(fold, args)
+    work = files.folder
     work.mkdir(parents=True, exist_ok=True)
     zero = Linker(LinkerConfig(vocabulary="askapatient", threads=args.threads), dirs=dirs, vocabulary=vocab)
 
@@ -168,7 +169,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
 
     # 2) the teacher labels the unlabelled terms (candidates from the fine-tuned retriever)
     began = time.monotonic()
-    labels_path = work / f"labels-{args.teacher}-p{args.p:g}.jsonl"
+    labels_path = files.labels
     row["labelling"] = teacher_labels([e.term for e in unlabelled], {e.term: names[e.gold] for e in unlabelled},
                                       tuned, labels_path, args)
     teacher = read_teacher_labels(labels_path)
@@ -183,7 +184,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     # 3) re-ranker data and distillation
     began = time.monotonic()
     pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in gold] + teacher, vocab)
-    ds = work / f"rerank-ds-{args.teacher}-p{args.p:g}"
+    ds = files.dataset
     build_dataset(pairs, tuned, ds, DatasetConfig(val_share=args.val_share, negatives=3), source_stats=stats)
     name = reranker_name(fold, args)
     cfg = RerankerTrainConfig(threads=args.threads, epochs=args.epochs, max_examples=args.max_examples,

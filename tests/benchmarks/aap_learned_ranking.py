@@ -25,7 +25,7 @@ import random
 import time
 from pathlib import Path
 
-from bench_common import experiment_parser, link_scores, reranker_gguf, run_folds
+from bench_common import FoldFiles, experiment_parser, link_scores, reranker_gguf, run_folds
 from termlinker.distill.dataset import read_teacher_labels
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.linker import Linker, LinkerConfig
@@ -42,9 +42,9 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     train = askapatient_split(fold, "train", args.data_dir)
     test = askapatient_split(fold, "test", args.data_dir)
     gold = random.Random(args.seed).sample(train, max(1, round(args.share * len(train))))  # as the experiment
-    work = Path(args.work) / f"fold{fold}"
-    teacher = read_teacher_labels(work / f"labels-simulated-p{args.p:g}.jsonl")
-    dataset = work / f"rerank-ds-simulated-p{args.p:g}"
+    files = FoldFiles.of(fold, args)
+    teacher = read_teacher_labels(files.labels)
+    dataset = files.dataset
     with open(dataset / "retriever_val.jsonl", encoding="utf-8") as fh:
         val = [(r["term"], r["concept_id"]) for r in map(json.loads, fh) if r["concept_id"] in vocab]
     held = {normalise(t) for t, _ in val}
@@ -57,9 +57,9 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     used = [p for p in pairs if normalise(p.term) not in held]
     ranker = learn_ranking(plain, used)
     fit_seconds = round(time.monotonic() - began, 1)
-    ranker_path = work / f"ranker-simulated-p{args.p:g}.json"
+    ranker_path = files.ranking
     ranker.save(ranker_path)
-    gold_path = work / "ranker-gold-only.json"
+    gold_path = files.folder / "ranker-gold-only.json"
     learn_ranking(plain, [p for p in used if p in pairs[:len(gold)]]).save(gold_path)
     gguf = reranker_gguf(fold, args, dirs)
 

@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from bench_common import Lookup, experiment_parser, reranker_name, run_folds, score_all
+from bench_common import FoldFiles, Lookup, experiment_parser, reranker_name, run_folds, score_all
 from termlinker.distill.gguf_export import ADAPTER, write_lora_adapter
 from termlinker.distill.train_reranker import output_folder, work_folder
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
@@ -42,8 +42,8 @@ MODELS = ("base Q4_1", "Q8_0", "Q4_K_M", "LoRA over base Q4_1")
 def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     vocab = askapatient_vocabulary(args.data_dir)
     test = [(e.term, e.gold) for e in askapatient_split(fold, "test", args.data_dir)]
-    work = Path(args.work) / f"fold{fold}"
-    with open(work / f"rerank-ds-simulated-p{args.p:g}" / "retriever_val.jsonl", encoding="utf-8") as fh:
+    files = FoldFiles.of(fold, args)
+    with open(files.dataset / "retriever_val.jsonl", encoding="utf-8") as fh:
         val = [(r["term"], r["concept_id"]) for r in map(json.loads, fh) if r["concept_id"] in vocab]
     name = reranker_name(fold, args)
     base = RerankerRegistry(dirs).resolve(DEFAULT_RERANKER)
@@ -55,7 +55,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     plain = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads), dirs=dirs,
                    vocabulary=vocab)
     ranked = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads,
-                                 ranker=str(work / f"ranker-simulated-p{args.p:g}.json")), dirs=dirs, vocabulary=vocab)
+                                 ranker=str(files.ranking)), dirs=dirs, vocabulary=vocab)
     terms = list(dict.fromkeys(t for t, _ in val + test))
     by_retriever = dict(zip(terms, (list(r.candidates) for r in plain.link_terms(terms, top_k=10))))
     by_ranking = dict(zip(terms, (list(r.candidates) for r in ranked.link_terms(terms, top_k=10))))

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 
-from bench_common import Lookup, experiment_parser, link_scores, reranker_gguf, run_folds, score_all
+from bench_common import FoldFiles, Lookup, experiment_parser, link_scores, reranker_gguf, run_folds, score_all, setting
 from termlinker.distill.dataset import read_jsonl
 from termlinker.distill.train_retriever import RetrieverTrainConfig, train_retriever
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
@@ -41,10 +40,11 @@ WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     vocab = askapatient_vocabulary(args.data_dir)
     test = [(e.term, e.gold) for e in askapatient_split(fold, "test", args.data_dir)]
-    dataset = Path(args.work) / f"fold{fold}" / f"rerank-ds-simulated-p{args.p:g}"
+    files = FoldFiles.of(fold, args)
+    dataset = files.dataset
     val = [(r["term"], r["concept_id"]) for r in read_jsonl(dataset / "retriever_val.jsonl")
            if r["concept_id"] in vocab]
-    encoder = f"aap-f{fold}-s{args.share:g}-teacher-p{args.p:g}"
+    encoder = f"aap-f{fold}-s{args.share:g}-teacher-{setting(args)}"
     began = time.monotonic()
     report = train_retriever(dataset, vocab, dirs, encoder, RetrieverTrainConfig(threads=args.threads),
                              evaluate=False)
@@ -53,7 +53,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     random.Random(args.seed).shuffle(pairs)
     plain = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads), dirs=dirs,
                    vocabulary=vocab)
-    ranker_path = dataset.parent / f"ranker-teacher-retriever-p{args.p:g}.json"
+    ranker_path = files.teacher_retriever_ranking
     learn_ranking(plain, pairs).save(ranker_path)
     ranked = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads,
                                  ranker=str(ranker_path)), dirs=dirs, vocabulary=vocab)

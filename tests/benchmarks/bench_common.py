@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from termlinker.evaluation.metrics import score_rankings
@@ -78,9 +79,45 @@ def experiment_parser(json_default: str, required: bool = True):
     return ap
 
 
+def setting(args) -> str:
+    """The experiment's teacher, its accuracy p and the number of unlabelled terms, as a name part."""
+    return f"{getattr(args, 'teacher', 'simulated')}-p{args.p:g}-n{args.unlabelled}"
+
+
+@dataclass(frozen=True)
+class FoldFiles:
+    """One fold's files under ``--work`` for one experiment setting.
+
+    The names carry the setting, so a run with another p or ``--unlabelled`` in the same ``--work``
+    neither overwrites these files nor is measured on them."""
+
+    folder: Path
+    setting: str
+
+    @classmethod
+    def of(cls, fold: int, args) -> "FoldFiles":
+        return cls(Path(args.work) / f"fold{fold}", setting(args))
+
+    @property
+    def labels(self) -> Path:
+        return self.folder / f"labels-{self.setting}.jsonl"
+
+    @property
+    def dataset(self) -> Path:
+        return self.folder / f"rerank-ds-{self.setting}"
+
+    @property
+    def ranking(self) -> Path:
+        return self.folder / f"ranker-{self.setting}.json"
+
+    @property
+    def teacher_retriever_ranking(self) -> Path:
+        return self.folder / f"ranker-teacher-retriever-{self.setting}.json"
+
+
 def reranker_name(fold: int, args) -> str:
     """The distilled re-ranker ``aap_distill_experiment.py`` registered for this fold and these arguments."""
-    name = f"aap-f{fold}-rr-{getattr(args, 'teacher', 'simulated')}-p{args.p:g}-n{args.unlabelled}"
+    name = f"aap-f{fold}-rr-{setting(args)}"
     name += "" if args.loss == "pointwise" else f"-{args.loss}"
     return f"{name}-{args.tag}" if args.tag else name
 
