@@ -12,8 +12,7 @@ import pytest
 
 from termlinker.cli import main
 from termlinker.distill.gguf_export import write_lora_adapter
-from termlinker.distill.train_reranker import (LlamaTokenizer, RerankerTrainConfig, load_torch_base, margin_batch,
-                                               output_folder, train_reranker)
+from termlinker.distill.train_reranker import RerankerTrainConfig, output_folder, train_reranker
 from termlinker.distill.validate_reranker import validate_and_register
 from termlinker.errors import ModelError
 from termlinker.linker import Linker, LinkerConfig
@@ -22,6 +21,7 @@ from termlinker.rerank.registry import DEFAULT_RERANKER, RerankerRegistry
 from termlinker.rerank.reranker import RerankerConfig
 from termlinker.rerank.scorer import LlamaScorer
 
+from .random_lora import random_adapter as random_adapter_for
 from .test_train_reranker import TINY, base_model, tiny_dataset  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -33,29 +33,12 @@ PAIRS = [("my head is pounding", "Headache"), ("my head is pounding", "Insomnia"
 @pytest.fixture(scope="module")
 def random_adapter(tmp_path_factory):
     """A peft adapter on q/k/v/o whose factors are all random, so every layout mistake shows."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-
     from termlinker.paths import DataDirs
 
     folder = tmp_path_factory.mktemp("adapter")
     base = RerankerRegistry(DataDirs(folder / "home").ensure()).resolve(DEFAULT_RERANKER)
-    torch.manual_seed(0)
-    model = get_peft_model(load_torch_base(base), LoraConfig(
-        r=8, lora_alpha=24, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], init_lora_weights=False))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_" in name:
-                param.normal_(0.0, 0.06)
-    model.save_pretrained(str(folder / "peft"), safe_serialization=True)
-    template = load_template()
-    tokenizer = LlamaTokenizer(base.path)
-    merged = model.merge_and_unload().eval()
-    with torch.no_grad():
-        reference = [float(margin_batch(merged, [tokenizer.encode(template.render(t, c), 160)],
-                                        tokenizer.label_ids(template.positive),
-                                        tokenizer.label_ids(template.negative))[0]) for t, c in PAIRS]
-    return base, folder / "peft", np.asarray(reference)
+    made = random_adapter_for(base, folder, PAIRS, r=8, alpha=24, std=0.06)
+    return base, made.peft_dir, made.reference
 
 
 def llama_margins(model_path, adapter=None) -> np.ndarray:

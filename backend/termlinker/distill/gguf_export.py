@@ -12,8 +12,11 @@ tensor's GGUF name plus ``.lora_a``/``.lora_b``; llama.cpp adds ``alpha/r * B(Ax
 projection at run time, over the unchanged (quantized) base file. The rotary interleave of the
 query and key rows is applied to B, whose rows are the projection's output rows.
 
-Only the ``llama`` architecture (SmolLM2, Llama, most small instruct models) is supported:
-other architectures store their tensors differently (Gemma offsets its norm weights).
+Two architectures are supported, each with its own ``Layout``: ``llama`` (SmolLM2, Llama, most
+small instruct models) and ``gemma3`` (Gemma 3 270M). Gemma's GGUF is not rotary-interleaved,
+names its four per-layer norms differently, and stores every RMS-norm weight as ``1 + w``
+(Gemma multiplies by ``1 + w``; transformers subtracts the 1 on loading and this module adds it
+back). Other architectures are refused before any training.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import numpy as np
 
 from ..errors import ModelError, StorageError
 
-SUPPORTED_ARCHITECTURES = ("llama",)
 # llama.cpp quantization names -> its file-type constants (llama.h, LLAMA_FTYPE_MOSTLY_*)
 QUANTIZATIONS = {"Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q4_0": 2}
 ADAPTER = "LoRA"  # the export kind that keeps the base file and writes only the adapter
@@ -38,10 +40,29 @@ _F16_FILE_TYPE = 1
 
 _GLOBAL = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
            "lm_head.weight": "output.weight"}
-_LAYER = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-          "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-          "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+_PROJECTIONS = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+                "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+                "mlp.down_proj": "ffn_down"}
 _LAYER_NAME = re.compile(r"^model\.layers\.(\d+)\.(.+)\.weight$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one architecture's transformers parameters sit in its GGUF file."""
+    layer_names: Mapping[str, str]  # transformers' per-layer module -> GGUF's
+    rotary_interleaved: bool  # q/k rows stored interleaved (llama.cpp's converter permutes llama only)
+    norm_offset: float  # added to every norm weight on the way to GGUF
+
+
+LAYOUTS = {
+    "llama": Layout({**_PROJECTIONS, "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
+                    rotary_interleaved=True, norm_offset=0.0),
+    "gemma3": Layout({**_PROJECTIONS, "input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
+                      "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+                      "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"},
+                     rotary_interleaved=False, norm_offset=1.0),
+}
+SUPPORTED_ARCHITECTURES = tuple(LAYOUTS)
 
 
 @dataclass(frozen=True)
@@ -51,14 +72,18 @@ class BaseInfo:
     n_head_kv: int
     tensor_names: tuple[str, ...]
 
+    @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.architecture]
 
-def gguf_name(hf_name: str) -> str | None:
+
+def gguf_name(hf_name: str, layout: Layout = LAYOUTS["llama"]) -> str | None:
     """The GGUF tensor name of a transformers parameter, or None when GGUF has no such tensor."""
     if hf_name in _GLOBAL:
         return _GLOBAL[hf_name]
     match = _LAYER_NAME.match(hf_name)
-    if match and match.group(2) in _LAYER:
-        return f"blk.{match.group(1)}.{_LAYER[match.group(2)]}.weight"
+    if match and match.group(2) in layout.layer_names:
+        return f"blk.{match.group(1)}.{layout.layer_names[match.group(2)]}.weight"
     return None
 
 
@@ -74,7 +99,7 @@ def read_base(path: str | os.PathLike[str]) -> BaseInfo:
     arch = _field(reader, "general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise ModelError(f"{path} is a {arch!r} model; fine-tuning and GGUF export support "
-                         f"{', '.join(SUPPORTED_ARCHITECTURES)} models such as SmolLM2-135M. Choose such a base.")
+                         f"{', '.join(SUPPORTED_ARCHITECTURES)} models such as SmolLM2-135M or Gemma 3 270M. Choose such a base.")
     return BaseInfo(arch, int(_field(reader, f"{arch}.attention.head_count")),
                     int(_field(reader, f"{arch}.attention.head_count_kv")),
                     tuple(t.name for t in reader.tensors))
@@ -83,14 +108,17 @@ def read_base(path: str | os.PathLike[str]) -> BaseInfo:
 def to_gguf_tensors(state: Mapping[str, np.ndarray], base: BaseInfo) -> dict[str, np.ndarray]:
     """transformers state dict (float arrays) -> {GGUF name: array in llama.cpp's layout}."""
     out = {}
+    layout = base.layout
     for hf_name, array in state.items():
-        name = gguf_name(hf_name)
+        name = gguf_name(hf_name, layout)
         if name is None or name not in base.tensor_names:
             continue  # e.g. lm_head when the embeddings are tied
-        if name.endswith("attn_q.weight"):
+        if layout.rotary_interleaved and name.endswith("attn_q.weight"):
             array = permute_rotary(array, base.n_head)
-        elif name.endswith("attn_k.weight"):
+        elif layout.rotary_interleaved and name.endswith("attn_k.weight"):
             array = permute_rotary(array, base.n_head_kv)
+        elif layout.norm_offset and name.endswith("norm.weight"):
+            array = array + np.float32(layout.norm_offset)
         out[name] = array
     missing = [n for n in base.tensor_names if n not in out]
     if missing:
@@ -159,14 +187,15 @@ def write_lora_adapter(base_path: str | os.PathLike[str], adapter_dir: str | os.
     tensors: dict[str, np.ndarray] = {}
     for key, array in weights.items():
         match = _PEFT_NAME.match(key)
-        target = gguf_name(f"{match.group(1)}.weight") if match else None
+        target = gguf_name(f"{match.group(1)}.weight", base.layout) if match else None
         if target is None or target not in base.tensor_names:
             raise ModelError(f"The adapter in {adapter_dir} has a tensor {key!r} that the base model has no "
                              "place for; it was not trained from this base.")
         array = np.asarray(array, dtype=np.float32)
-        if match.group(2) == "B" and target.endswith("attn_q.weight"):
+        interleave = base.layout.rotary_interleaved and match.group(2) == "B"
+        if interleave and target.endswith("attn_q.weight"):
             array = permute_rotary(array, base.n_head)
-        elif match.group(2) == "B" and target.endswith("attn_k.weight"):
+        elif interleave and target.endswith("attn_k.weight"):
             array = permute_rotary(array, base.n_head_kv)
         tensors[f"{target}.lora_{match.group(2).lower()}"] = np.ascontiguousarray(array)
     if not tensors:
