@@ -110,3 +110,16 @@ def test_cli_dataset_needs_a_source(home, tiny_vocab_path, tmp_path, capsys):
 def test_empty_pairs_are_refused(tiny_linker, tmp_path):
     with pytest.raises(InputError, match="No usable"):
         build_dataset([], tiny_linker, tmp_path / "ds")
+
+
+def test_cli_dataset_writes_the_examples_in_the_prompt_of_the_reranker_to_be_trained(home, tiny_vocab_path, tmp_path):
+    """Gemma 3 270M is a base model and reads the plain-text prompt, not SmolLM2's chat prompt."""
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("".join(f"{t}\t{c}\n" for t, c in TERMS.items()))
+    args = ["--home", str(home.root), "-q", "distill", "dataset", "--gold", str(gold), "--vocab", str(tiny_vocab_path)]
+    assert main(args + ["-o", str(tmp_path / "default")]) == 0
+    assert main(args + ["--reranker", "gemma3-270m", "-o", str(tmp_path / "gemma")]) == 0
+    default, gemma = DatasetManifest.load(tmp_path / "default"), DatasetManifest.load(tmp_path / "gemma")
+    assert default.prompt_version == "pointwise-v1" and gemma.prompt_version == "pointwise-base-v1"
+    prompts = [r["prompt"] for r in read_jsonl(tmp_path / "gemma" / "rerank_train.jsonl")]
+    assert prompts and all(p.endswith("Same thing? Answer:") and "<|im_start|>" not in p for p in prompts)

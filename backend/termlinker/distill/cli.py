@@ -46,6 +46,8 @@ def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
     ds.add_argument("--encoder", help="retriever encoder for hard negatives (default: the default encoder)")
     ds.add_argument("--val-share", type=float, default=0.1, help="held-out share, by a hash of the term")
     ds.add_argument("--negatives", type=int, default=3, help="re-ranker hard negatives per positive")
+    ds.add_argument("--reranker", help="the re-ranker you will train from, whose prompt the examples are written in "
+                                       "(default: the active one; e.g. gemma3-270m)")
     ds.add_argument("-o", "--output", required=True, metavar="DATASET_DIR")
 
 
@@ -66,7 +68,7 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--vocab", default="hpo", help="vocabulary for validation (default: hpo)")
     tr.add_argument("--encoder", help="retriever encoder whose candidates are re-ranked (default: the default)")
     tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>)")
-    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama architecture)")
+    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama or gemma3 architecture, e.g. gemma3-270m)")
     tr.add_argument("--epochs", type=int, default=1)
     tr.add_argument("--batch-size", type=int, default=8)
     tr.add_argument("--learning-rate", type=float, default=2e-4)
@@ -154,6 +156,7 @@ def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..vocab.store import VocabularyStore
     from .dataset import DatasetConfig, build_dataset, merge_gold, read_review_decisions, read_teacher_labels, \
         read_user_gold
+    from .train_reranker import base_template
 
     if not (args.labels or args.gold or args.project):
         raise InputError("Give at least one of --labels, --gold or --project.")
@@ -171,7 +174,8 @@ def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
                     vocabulary=vocab, progress=ProgressBar("indexing", enabled=not args.quiet))
     manifest = build_dataset(merged, linker, args.output,
-                             DatasetConfig(val_share=args.val_share, negatives=args.negatives), source_stats=stats)
+                             DatasetConfig(val_share=args.val_share, negatives=args.negatives),
+                             template=base_template(dirs, args.reranker), source_stats=stats)
     for source, counts in manifest.sources.items():
         if counts["read"]:
             print(f"termlinker: {source}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)

@@ -110,6 +110,15 @@ class RerankerTrainReport:
         return out
 
 
+def base_template(dirs: DataDirs, base: str | None = None):
+    """The prompt a re-ranker trained from ``base`` (default: the active re-ranker) reads, so that the
+    training data is rendered in it; a bare .gguf path records no prompt and gets the default."""
+    if base and (base.endswith(".gguf") or Path(base).exists()):
+        return load_template()
+    registry = RerankerRegistry(dirs)
+    return load_template(registry.get(base or registry.active_name()).prompt_version)
+
+
 def default_name(today: date | None = None) -> str:
     return f"smollm2-ft-{(today or date.today()).isoformat()}"
 
@@ -154,7 +163,8 @@ def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = N
     template = load_template(base_model.prompt_version)
     if manifest.prompt_version != template.version:
         raise InputError(f"The data in {dataset_dir} was rendered with prompt {manifest.prompt_version!r} but "
-                         f"{base_model.name!r} uses {template.version!r}. Build the data again with that prompt.")
+                         f"{base_model.name!r} uses {template.version!r}. Build the data again for this model: "
+                         f"`termlinker distill dataset ... --reranker {base_model.name}`.")
     if config.epochs < 1 or config.batch_size < 1:
         raise InputError("--epochs and --batch-size must be at least 1.")
     if config.loss not in LOSSES:
@@ -361,7 +371,7 @@ def load_torch_base(base: RerankerModel):
             return AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
     except (ValueError, OSError, KeyError, RuntimeError) as exc:
         raise ModelError(f"transformers could not load {path} for training ({exc}). Fine-tuning needs a "
-                         "llama-architecture GGUF such as the built-in smollm2-135m.") from exc
+                         "llama or gemma3 GGUF such as the built-in smollm2-135m or gemma3-270m.") from exc
 
 
 def lora_model(base: RerankerModel, config: RerankerTrainConfig):

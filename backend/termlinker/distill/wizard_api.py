@@ -276,14 +276,15 @@ def fine_tune(records: list[LabelRecord], corrections: Mapping[str, str], linker
     but the new encoder (never made the default); ``validate`` then registers the re-ranker.
 
     Cancelling keeps each trainer's checkpoint; the same call resumes."""
-    from .train_reranker import train_reranker
+    from .train_reranker import base_template, train_reranker
     from .train_retriever import check_name, train_retriever
 
     check_name(name)
     stage("Building the training data")
     merged, stats = merge_gold(training_pairs(records, corrections), linker.vocabulary)
     dataset_dir = WizardPaths.of(dirs).dataset(name)
-    manifest = build_dataset(merged, linker, dataset_dir, config.dataset, source_stats=stats)
+    manifest = build_dataset(merged, linker, dataset_dir, config.dataset, template=base_template(dirs),
+                             source_stats=stats)
     if cancel is not None:
         cancel.raise_if_cancelled()
     retriever_report, encoder = None, None
