@@ -50,7 +50,8 @@ from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.rerank.calibration import ranked_ids
 from termlinker.rerank.fusion import is_decisive
-from termlinker.rerank.registry import RerankerRegistry
+from termlinker.rerank.prompt import DEFAULT_PROMPT, load_template
+from termlinker.rerank.registry import DEFAULT_RERANKER, RerankerRegistry
 from termlinker.text import normalise
 
 KEY_ENV = "TERMLINKER_EXPERIMENT_KEY"
@@ -184,19 +185,22 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     # 3) re-ranker data and distillation
     began = time.monotonic()
     pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in gold] + teacher, vocab)
+    registry = RerankerRegistry(dirs)
+    base = registry.resolve(args.base)
     ds = files.dataset
-    build_dataset(pairs, tuned, ds, DatasetConfig(val_share=args.val_share, negatives=3), source_stats=stats)
+    if base.prompt_version != DEFAULT_PROMPT:  # the same examples, rendered in this base's prompt
+        ds = ds.with_name(f"{ds.name}-{base.prompt_version}")
+    build_dataset(pairs, tuned, ds, DatasetConfig(val_share=args.val_share, negatives=3),
+                  template=load_template(base.prompt_version), source_stats=stats)
     name = reranker_name(fold, args)
     cfg = RerankerTrainConfig(threads=args.threads, epochs=args.epochs, max_examples=args.max_examples,
                               quantizations=tuple(args.exports.split(",")), loss=args.loss)
-    report = train_reranker(ds, dirs, name, cfg)
+    report = train_reranker(ds, dirs, name, cfg, base=args.base)
     t["reranker_train"] = round(report.train_seconds, 1)
     t["export_quantize_check"] = round(report.export_seconds, 1)
     row["reranker"] = {"examples": report.examples, "steps": report.steps, "final_loss": report.final_loss,
                        "checks": [asdict(c) for c in report.checks]}
     began = time.monotonic()
-    registry = RerankerRegistry(dirs)
-    base = registry.resolve("smollm2-135m")
     validation = validate_and_register(ds, vocab, dirs, name, report.files, base.base_model,
                                        base.prompt_version, encoder=encoder, threads=args.threads, activate=False,
                                        base_path=report.base_path)
@@ -247,6 +251,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--max-examples", type=int, default=None)
     ap.add_argument("--loss", choices=("pointwise", "listwise"), default="listwise")
+    ap.add_argument("--base", default=DEFAULT_RERANKER,
+                    help="the re-ranker to distil into, also the '+ base re-ranker' row (e.g. gemma3-270m; "
+                         "give a --tag too, so the names differ from SmolLM2's)")
     ap.add_argument("--tag", default="", help="appended to the re-ranker's name, to keep runs with other settings apart")
     ap.add_argument("--exports", default="Q8_0,Q4_K_M,LoRA",
                     help="re-ranker exports to compare (merged quantizations and/or the LoRA adapter)")

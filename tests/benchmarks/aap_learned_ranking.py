@@ -25,7 +25,7 @@ import random
 import time
 from pathlib import Path
 
-from bench_common import FoldFiles, experiment_parser, link_scores, reranker_gguf, run_folds
+from bench_common import FoldFiles, experiment_parser, link_scores, reranker_model, run_folds
 from termlinker.distill.dataset import read_teacher_labels
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.linker import Linker, LinkerConfig
@@ -61,7 +61,9 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     ranker.save(ranker_path)
     gold_path = files.folder / "ranker-gold-only.json"
     learn_ranking(plain, [p for p in used if p in pairs[:len(gold)]]).save(gold_path)
-    gguf = reranker_gguf(fold, args, dirs)
+    distilled = reranker_model(fold, args, dirs)
+    # the registered name carries the prompt and any adapter; a bare file reads the default prompt
+    gguf = distilled.name if args.quant == "picked" else distilled.path
 
     def linker(ranker_file: Path, model: str | None = None) -> Linker:
         config = LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads, ranker=str(ranker_file),
@@ -72,14 +74,15 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
         return out
 
     systems = {"fine_tuned_retriever": plain, "learned_ranking": linker(ranker_path),
-               "learned_ranking_distilled_reranker": linker(ranker_path, str(gguf)),
+               "learned_ranking_distilled_reranker": linker(ranker_path, gguf),
                "learned_ranking_base_reranker": linker(ranker_path, DEFAULT_RERANKER),
                "gold_only_ranking": linker(gold_path),
-               "gold_only_ranking_distilled_reranker": linker(gold_path, str(gguf))}
+               "gold_only_ranking_distilled_reranker": linker(gold_path, gguf)}
     if args.no_controls:
         systems = {k: v for k, v in systems.items() if k not in CONTROLS}
     row = {"fold": fold, "ranker_pairs": len(used), "ranker_fit_seconds": fit_seconds,
-           "ranker_held_out": ranker.trained_on["held_out"], "llm_weight": ranker.llm_weight, "reranker": str(gguf)}
+           "ranker_held_out": ranker.trained_on["held_out"], "llm_weight": ranker.llm_weight, "reranker": distilled.path,
+           "adapter": distilled.adapter}
     for split, items in (("validation", val), ("test", [(e.term, e.gold) for e in test])):
         row[split] = {key: link_scores(system, items) for key, system in systems.items()}
     return row

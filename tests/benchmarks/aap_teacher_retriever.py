@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 import time
 
-from bench_common import FoldFiles, Lookup, experiment_parser, link_scores, reranker_gguf, run_folds, score_all, setting
+from bench_common import FoldFiles, Lookup, experiment_parser, link_scores, reranker_model, run_folds, score_all, setting
 from termlinker.distill.dataset import read_jsonl
 from termlinker.distill.train_retriever import RetrieverTrainConfig, train_retriever
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
@@ -57,10 +57,12 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     learn_ranking(plain, pairs).save(ranker_path)
     ranked = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads,
                                  ranker=str(ranker_path)), dirs=dirs, vocabulary=vocab)
-    gguf = str(reranker_gguf(fold, args, dirs))
+    distilled = reranker_model(fold, args, dirs)
+    gguf = distilled.path
     terms = list(dict.fromkeys(t for t, _ in val + test))
     by_ranking = dict(zip(terms, (list(r.candidates) for r in ranked.link_terms(terms, top_k=10))))
-    margins, speed = score_all(gguf, None, {t: [c.name for c in by_ranking[t]] for t in terms}, args.threads)
+    margins, speed = score_all(gguf, distilled.adapter, {t: [c.name for c in by_ranking[t]] for t in terms},
+                              args.threads, distilled.prompt_version)
     reranker = Reranker(Lookup(margins))
 
     def acc(items, weight):

@@ -37,13 +37,14 @@ class Lookup:
         return [self.margins[(term, name)] for name in candidates]
 
 
-def score_all(model: str, adapter: str | None, jobs: dict[str, list[str]], threads: int):
+def score_all(model: str, adapter: str | None, jobs: dict[str, list[str]], threads: int, prompt: str | None = None):
     """Every (term, candidate name) margin of ``jobs`` by one llama.cpp model, with its speed."""
-    from termlinker.rerank.prompt import load_template
+    from termlinker.rerank.prompt import DEFAULT_PROMPT, load_template
     from termlinker.rerank.scorer import LlamaScorer, ScorerConfig
 
     began = time.monotonic()
-    scorer = LlamaScorer(model, load_template(), ScorerConfig(threads=threads), adapter_path=adapter)
+    scorer = LlamaScorer(model, load_template(prompt or DEFAULT_PROMPT), ScorerConfig(threads=threads),
+                         adapter_path=adapter)
     loaded = time.monotonic() - began
     began = time.monotonic()
     margins = {}
@@ -122,14 +123,18 @@ def reranker_name(fold: int, args) -> str:
     return f"{name}-{args.tag}" if args.tag else name
 
 
-def reranker_gguf(fold: int, args, dirs) -> Path:
-    """That re-ranker's ``--quant`` file; ``picked``: the file its validation chose and registered."""
+def reranker_model(fold: int, args, dirs):
+    """That re-ranker as registered (its prompt; base + adapter when it is one), pointed at its
+    ``--quant`` file; ``picked``: the file its validation chose and registered."""
+    from dataclasses import replace
+
     from termlinker.rerank.registry import RerankerRegistry
 
     name = reranker_name(fold, args)
+    model = RerankerRegistry(dirs).get(name)
     if args.quant == "picked":
-        return Path(RerankerRegistry(dirs).get(name).path)
-    return dirs.models / "rerankers" / name / f"{name}.{args.quant}.gguf"
+        return model
+    return replace(model, path=str(dirs.models / "rerankers" / name / f"{name}.{args.quant}.gguf"), adapter=None)
 
 
 def run_folds(args, run_fold, report) -> list[dict]:
