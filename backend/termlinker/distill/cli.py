@@ -68,7 +68,8 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--vocab", default="hpo", help="vocabulary for validation (default: hpo)")
     tr.add_argument("--encoder", help="retriever encoder whose candidates are re-ranked (default: the default)")
     tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>)")
-    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama or gemma3 architecture, e.g. gemma3-270m)")
+    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama or gemma3 architecture, "
+                                   "e.g. gemma3-270m)")
     tr.add_argument("--epochs", type=int, default=1)
     tr.add_argument("--batch-size", type=int, default=8)
     tr.add_argument("--learning-rate", type=float, default=2e-4)

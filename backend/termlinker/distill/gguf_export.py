@@ -57,9 +57,10 @@ class Layout:
 LAYOUTS = {
     "llama": Layout({**_PROJECTIONS, "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
                     rotary_interleaved=True, norm_offset=0.0),
-    "gemma3": Layout({**_PROJECTIONS, "input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
-                      "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
-                      "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"},
+    "gemma3": Layout({**_PROJECTIONS, "input_layernorm": "attn_norm",
+                      "post_attention_layernorm": "post_attention_norm", "pre_feedforward_layernorm": "ffn_norm",
+                      "post_feedforward_layernorm": "post_ffw_norm", "self_attn.q_norm": "attn_q_norm",
+                      "self_attn.k_norm": "attn_k_norm"},
                      rotary_interleaved=False, norm_offset=1.0),
 }
 SUPPORTED_ARCHITECTURES = tuple(LAYOUTS)
@@ -99,7 +100,8 @@ def read_base(path: str | os.PathLike[str]) -> BaseInfo:
     arch = _field(reader, "general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise ModelError(f"{path} is a {arch!r} model; fine-tuning and GGUF export support "
-                         f"{', '.join(SUPPORTED_ARCHITECTURES)} models such as SmolLM2-135M or Gemma 3 270M. Choose such a base.")
+                         f"{', '.join(SUPPORTED_ARCHITECTURES)} models such as SmolLM2-135M or Gemma 3 270M. "
+                         "Choose such a base.")
     return BaseInfo(arch, int(_field(reader, f"{arch}.attention.head_count")),
                     int(_field(reader, f"{arch}.attention.head_count_kv")),
                     tuple(t.name for t in reader.tensors))
