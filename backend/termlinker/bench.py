@@ -23,6 +23,7 @@ import numpy as np
 
 from .atomic import write_text
 from .linker import Linker, LinkerConfig, TermCount
+from .overwrite import refuse_for_command
 from .paths import DataDirs
 
 TARGETS = {"index_build_s": 60.0, "terms_per_s": 1000.0, "cold_start_s": 2.0, "peak_rss_mb": 600.0,
@@ -73,6 +74,7 @@ def _child_run(module: str | None, argv: list[str], env: dict[str, str]) -> tupl
 
 
 def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
+    refuse_for_command(args, "json", ("vocab",))
     threads = args.threads or os.cpu_count() or 1
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "processor": platform.processor() or platform.machine()},

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from . import __version__
 from .errors import InputError, TermLinkerError
+from .overwrite import refuse_for_command
 from .paths import DataDirs
 from .progress import ProgressBar
 
@@ -203,6 +204,7 @@ def _link(args: argparse.Namespace, dirs: DataDirs) -> int:
 
     if args.top_k < 1:
         raise InputError("--top-k must be at least 1.")
+    refuse_for_command(args, "output", ("input", "vocab", "aliases", "enrich", "ranker", "reranker"), "-o")
     spooled = None
     try:
         if args.input == "-":
@@ -246,6 +248,7 @@ def _evaluate(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .evaluation.runner import evaluate_askapatient, evaluate_examples
     from .linker import Linker
 
+    refuse_for_command(args, "json", ("data", "vocab", "enrich", "ranker", "reranker"))
     config = _linker_config(args, enrich_from=tuple(args.enrich))
     reports = []
     if args.dataset == "askapatient":

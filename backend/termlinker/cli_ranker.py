@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .errors import InputError
+from .overwrite import refuse_for_command
 from .paths import DataDirs
 from .progress import ProgressBar
 
@@ -33,6 +34,7 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
 
     if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
         raise InputError("--llm-weight must be between 0 and 100 (0: the re-ranker does not change the order).")
+    refuse_for_command(args, "output", ("pairs", "vocab"), "-o")
     pairs = read_alias_sources(args.pairs)
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,

@@ -15,6 +15,10 @@ class InputError(TermLinkerError):
     """A term list or data file cannot be read or is empty."""
 
 
+class OutputIsInputError(InputError):
+    """An output path names a file the same command reads: writing it would destroy the input."""
+
+
 class VocabularyError(TermLinkerError):
     """A vocabulary file is malformed, missing or ambiguous."""
 

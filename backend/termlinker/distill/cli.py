@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..errors import InputError
+from ..overwrite import path_arguments, refuse_output_over_inputs
 from ..paths import DataDirs
 from ..progress import ProgressBar
 
@@ -98,8 +100,6 @@ def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 
 def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
-    from pathlib import Path
-
     from ..io.terms import read_terms
     from ..linker import Linker, LinkerConfig, TermCount
     from .label_store import LabelStore
@@ -107,6 +107,10 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .teacher import TeacherClient, TeacherConfig
     from .teacher_prompt import load_teacher_prompt
 
+    store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
+    # Before the key is read or a term retrieved: a refused command has sent nothing and written nothing.
+    refuse_output_over_inputs(args.output, [args.terms, args.vocab, store_path], "-o")
+    refuse_output_over_inputs(store_path, [args.terms, args.vocab], "--store")
     if not 1 <= args.top_k <= 26:
         raise InputError("--top-k must be between 1 and 26 for labelling (candidates are lettered A-Z).")
     if args.concurrency < 1:
@@ -122,7 +126,6 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
                     progress=ProgressBar("indexing", enabled=not quiet))
     results = linker.link((TermCount(t, c) for t, c in terms.counts.items()), top_k=args.top_k,
                           progress=ProgressBar("retrieving", enabled=not quiet), total=len(terms))
-    store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
     prompt = load_teacher_prompt()
     with LabelStore(store_path) as store:
         plan = plan_labelling(results, store, prompt, args.model, args.price_per_1k_tokens, args.budget,
@@ -135,12 +138,16 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
             print("termlinker: nothing sent.", file=sys.stderr)
             return 1
         bar = ProgressBar("labelling", enabled=not quiet)
+        finished = False
         try:
             summary = LabellingRun(plan, client, store, args.concurrency, progress=bar).run()
+            finished = True
         finally:
             bar.close()
-            export_labels(plan, store, args.output)  # whatever was answered is usable even after a failure
             client.close()
+            # Whatever was answered is usable even after a failure; a failed run with no answer at
+            # all leaves an earlier labels file as it was instead of emptying it.
+            export_labels(plan, store, args.output, replace_with_nothing=finished)
     for line in summary.lines():
         print(f"termlinker: {line}", file=sys.stderr)
     return 0
@@ -155,14 +162,17 @@ def _confirm() -> bool:
 def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..linker import Linker, LinkerConfig
     from ..vocab.store import VocabularyStore
-    from .dataset import DatasetConfig, build_dataset, merge_gold, read_review_decisions, read_teacher_labels, \
-        read_user_gold
+    from .dataset import FILES, MANIFEST, DatasetConfig, build_dataset, merge_gold, read_review_decisions, \
+        read_teacher_labels, read_user_gold
     from .train_reranker import base_template
 
     if not (args.labels or args.gold or args.project):
         raise InputError("Give at least one of --labels, --gold or --project.")
     if args.negatives < 0:
         raise InputError("--negatives cannot be negative.")
+    inputs = path_arguments(args.labels, args.gold, args.project, args.vocab)
+    for written in (args.output, *(Path(args.output) / name for name in (*FILES, MANIFEST))):
+        refuse_output_over_inputs(written, inputs, "-o")
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
     pairs = []
     if args.gold:

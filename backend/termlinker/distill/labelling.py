@@ -295,14 +295,18 @@ class LabellingRun:
                             t.cost, self.store.spent(), self._budget.reached, unanswered)
 
 
-def export_labels(plan: LabelPlan, store: LabelStore, path: str | Path) -> int:
-    """Write the plan's answered terms as JSONL (atomically); returns the number of lines."""
-    n = 0
+def export_labels(plan: LabelPlan, store: LabelStore, path: str | Path, replace_with_nothing: bool = True) -> int:
+    """Write the plan's answered terms as JSONL (atomically); returns the number of lines.
+
+    With ``replace_with_nothing=False`` an existing file is kept when there is no answer to write.
+    """
+    lines = []
+    for job in plan.jobs:
+        record = store.get(job.key)
+        if record is not None:
+            lines.append(json.dumps(record.to_export(), ensure_ascii=False) + "\n")
+    if not lines and not replace_with_nothing and Path(path).exists():
+        return 0
     with atomic_open(path, "w", encoding="utf-8") as out:
-        for job in plan.jobs:
-            record = store.get(job.key)
-            if record is None:
-                continue
-            out.write(json.dumps(record.to_export(), ensure_ascii=False) + "\n")
-            n += 1
-    return n
+        out.writelines(lines)
+    return len(lines)
