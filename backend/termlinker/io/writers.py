@@ -1,4 +1,7 @@
-"""Writing link results as JSON lines or CSV, one line per distinct term, streaming."""
+"""Writing link results as JSON lines or CSV, one line per distinct term, streaming.
+
+CSV text cells go through :func:`.csv_cells.text_cell` (formula injection); JSON lines keep the raw text.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 from typing import TextIO
 
 from ..types import LinkResult
+from .csv_cells import text_cell
 
 
 class JsonlWriter:
@@ -28,15 +32,15 @@ class CsvWriter:
         self.writer.writerow(header)
 
     def write(self, result: LinkResult) -> None:
-        row: list[object] = [result.term, result.count]
+        row: list[object] = [text_cell(result.term), result.count]
         cands = result.candidates
         if cands:
-            row += [cands[0].concept_id, cands[0].name, f"{cands[0].score:.4f}"]
+            row += [text_cell(cands[0].concept_id), text_cell(cands[0].name), f"{cands[0].score:.4f}"]
         else:
             row += ["", "", ""]
         row.append("true" if result.reranked else "false")
         for c in cands[1:]:
-            row += [c.concept_id, c.name, f"{c.score:.4f}"]
+            row += [text_cell(c.concept_id), text_cell(c.name), f"{c.score:.4f}"]
         self.writer.writerow(row)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -218,6 +218,18 @@ class Project:
         cands = schema.candidates_of(self._conn, [r[0] for r in raw] if limit is not None or len(raw) < 500 else None)
         return [_row(r, cands.get(r[0], [])) for r in raw]
 
+    def iter_rows(self, status: Status | str | None = None, page: int = 1000) -> Iterator[ReviewRow]:
+        """All rows (of one status) in first-seen order, read ``page`` terms at a time: memory stays
+        flat however large the project (exports use this; ``rows`` holds everything at once)."""
+        wanted = None if status is None else Status.parse(status).value
+        after = 0
+        while True:
+            raw, cands = schema.rows_page(self._conn, wanted, after, page)
+            if not raw:
+                return
+            yield from (_row(r, cands.get(r[0], [])) for r in raw)
+            after = raw[-1][0]
+
     def row(self, term: str) -> ReviewRow:
         tid = self._term_id(term)
         raw = self._conn.execute(f"SELECT {schema.ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
@@ -315,7 +327,9 @@ class Project:
         options = ExportOptions(approved_only=approved_only, source_system=source_system,
                                 target_system=target_system, source_vocabulary_id=source_vocabulary_id,
                                 target_vocabulary_id=target_vocabulary_id, now=self._clock())
-        return write_export(Path(path), fmt, self.info(), self.rows(), options)
+        info = self.info()
+        rows = self.iter_rows(status=Status.APPROVED if approved_only else None)
+        return write_export(Path(path), fmt, info, rows, options, sources=(self.path, Path(info.vocabulary)))
 
 
 def _row(raw: tuple, cands: list[tuple]) -> ReviewRow:

@@ -274,6 +274,28 @@ def select_rows(conn: sqlite3.Connection, status: str | None, min_score: float |
     return conn.execute(sql, params).fetchall()
 
 
+def rows_page(conn: sqlite3.Connection, status: str | None, after_id: int,
+              limit: int) -> tuple[list[tuple], dict[int, list[tuple]]]:
+    """Up to ``limit`` rows after term id ``after_id`` (ROW_COLUMNS, in term order) and their
+    candidates as :func:`candidates_of` gives them. Both are read in one read transaction, so a page
+    is consistent while another connection links or decides; between pages no lock is held."""
+    where, params = "t.id > ?", [after_id]
+    if status is not None:
+        where += " AND d.status = ?"
+        params.append(status)
+    own = not conn.in_transaction  # inside a caller's transaction, that one is the snapshot
+    if own:
+        conn.execute("BEGIN")
+    try:
+        rows = conn.execute(f"SELECT {ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
+                            f"LEFT JOIN results r ON r.term_id = t.id WHERE {where} ORDER BY t.id LIMIT ?",
+                            [*params, limit]).fetchall()
+        return rows, candidates_of(conn, [r[0] for r in rows])
+    finally:
+        if own:
+            conn.execute("COMMIT")
+
+
 # --- decisions -------------------------------------------------------------------------
 
 def get_decision(conn: sqlite3.Connection, tid: int) -> tuple[str, str | None, str | None, str, str]:
