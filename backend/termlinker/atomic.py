@@ -2,6 +2,16 @@
 
 Every file TermLinker writes goes to a temporary name in the same folder and is
 renamed over the target, so a crash or a full disk never leaves half a file.
+
+A temporary is named ``.<target>.<writer pid>.<random>.tmp`` and its writer holds an advisory
+lock on it. A writer that is killed leaves its temporary behind (one of 107 MB was reported), so
+the next write of the same target removes the temporaries of writers that are gone: pid not
+alive on this machine and lock free. A concurrent writer of the same target, in this process or
+another, keeps its temporary. Temporaries of older versions (``.<target>.<random>.tmp``, no pid)
+are removed once a day old.
+
+A new file gets the mode a plain ``open()`` would give it (0666 less the umask, not
+``mkstemp``'s 0600); a replaced file keeps its mode.
 """
 
 from __future__ import annotations
@@ -10,13 +20,27 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .errors import StorageError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, and os.kill(pid, 0) would kill: temps go by age there
+    fcntl = None  # type: ignore[assignment]
+
+# The middle of ".<target>.<middle>.tmp": atomic_open's "<pid>.<8 hex>", atomic_target's "<pid>",
+# and mkstemp's 8 characters of earlier versions.
+_PID_TEMP = re.compile(r"(\d{1,10})(?:\.[0-9a-f]{8})?")
+_LEGACY_TEMP = re.compile(r"[a-z0-9_]{8}")
+LEGACY_TEMP_AGE_S = 24 * 3600
 
 
 @contextlib.contextmanager
@@ -25,7 +49,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", encoding: str | 
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        remove_stale_temps(target)
+        fd, tmp = _create_temp(target)
     except OSError as exc:
         raise StorageError(_storage_message(target, exc)) from exc
     try:
@@ -65,6 +90,7 @@ class _AtomicPath(contextlib.AbstractContextManager):
     def __enter__(self) -> Path:
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.target)
         except OSError as exc:
             raise StorageError(_storage_message(self.target, exc)) from exc
         return self.tmp
@@ -106,6 +132,92 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries of ``target`` whose writers are gone; returns what was removed."""
+    target = Path(target)
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        entries = [e.name for e in os.scandir(target.parent) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for name in entries:
+        middle = name[len(prefix):-len(".tmp")]
+        path = target.parent / name
+        pid = _PID_TEMP.fullmatch(middle)
+        if pid:
+            if _writer_gone(int(pid.group(1)), path) and _unlink_if_unlocked(path):
+                removed.append(path)
+        elif _LEGACY_TEMP.fullmatch(middle) and _older_than(path, LEGACY_TEMP_AGE_S):
+            if _unlink_if_unlocked(path):
+                removed.append(path)
+    return removed
+
+
+def _create_temp(target: Path) -> tuple[int, str]:
+    """A new locked temporary beside ``target``: its mode is the target's, or what open() would give."""
+    try:
+        keep_mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        keep_mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for open()
+        except FileExistsError:
+            continue
+        try:
+            if keep_mode is not None:
+                os.chmod(tmp, keep_mode)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            _silent_unlink(tmp)
+            raise
+        return fd, str(tmp)
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target.parent))
+
+
+def _writer_gone(pid: int, temp: Path) -> bool:
+    if pid == os.getpid():  # a concurrent write of the same target by another of our threads
+        return False
+    if fcntl is None:
+        return _older_than(temp, LEGACY_TEMP_AGE_S)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, another user's
+        return False
+    return False
+
+
+def _unlink_if_unlocked(path: Path) -> bool:
+    """Remove ``path`` unless a writer holds its lock (a live writer in another pid namespace or machine)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - os.stat(path).st_mtime > seconds
+    except OSError:
+        return False
 
 
 def _silent_unlink(path: str | os.PathLike[str]) -> None:
