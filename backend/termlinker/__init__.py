@@ -5,4 +5,9 @@ Heavy modules (onnxruntime, hnswlib, llama.cpp, torch) are imported lazily by th
 modules that need them so that ``import termlinker`` stays cheap.
 """
 
+from .privacy import disable_telemetry
+
+# Before any dependency initialises: they read their telemetry switches once, at load.
+disable_telemetry()
+
 __version__ = "0.1.0"
