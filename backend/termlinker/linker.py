@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from .paths import DataDirs
+from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
 from .rerank.feature_ranker import FeatureRanker, saved_ranker_path
 from .rerank.reranker import Reranker, RerankerConfig
@@ -228,8 +228,10 @@ class Linker:
 
 def ranker_path(dirs: DataDirs, ranker: str) -> str:
     """A ranker file, or the name of one saved under ``models/rankers`` (`termlinker ranker train`)."""
+    if os.path.exists(ranker) or not is_safe_name(ranker):
+        return ranker  # a file, or a path FeatureRanker.load explains when it is missing
     named = saved_ranker_path(dirs.models, ranker)
-    return str(named) if not os.path.exists(ranker) and named.is_file() else ranker
+    return str(named) if named.is_file() else ranker
 
 
 def _top_ties(candidates: list[Candidate]) -> list[Candidate]:

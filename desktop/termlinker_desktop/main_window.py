@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayo
 
 from termlinker.errors import Cancelled, InputError, TermLinkerError
 from termlinker.linker import Linker, LinkerConfig
-from termlinker.paths import DataDirs
+from termlinker.paths import DataDirs, is_safe_name
 from termlinker.project import LinkSummary, Project, ReviewRow, Status
 from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.vocab.model import Vocabulary
@@ -797,6 +797,10 @@ class MainWindow(QMainWindow):
                                                      "the approved mappings of the open project.")
             return
         vocabulary = self.project.info().vocabulary
+        if not is_safe_name(vocabulary):  # a file path: rankings are saved under a vocabulary's name
+            self.show_error("Cannot learn a ranking", f"The project links to the file {vocabulary!r}; rankings "
+                                                      "are kept per vocabulary name. Import the file first.")
+            return
         # Learned over the plain retriever, never over an earlier ranking's order.
         config = replace(self.settings.linker_config(vocabulary), ranker=None, rerank=False)
         dirs, path = self.dirs, self.project.path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from termlinker.atomic import write_text
 from termlinker.linker import LinkerConfig
-from termlinker.paths import DataDirs
+from termlinker.paths import DataDirs, is_safe_name
 from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.rerank.reranker import RerankerConfig
 
@@ -53,7 +53,7 @@ class Settings:
     def ranker_for(self, vocabulary: str) -> str | None:
         """The learned ranking the linker uses for ``vocabulary``: one is learned per vocabulary,
         so a vocabulary without one links by retrieval (and the re-ranker) alone."""
-        if not self.learned_ranking:
+        if not self.learned_ranking or not is_safe_name(vocabulary):  # a vocabulary file has no saved ranking
             return None
         path = saved_ranker_path(self.data_dirs().models, vocabulary)
         return str(path) if path.is_file() else None

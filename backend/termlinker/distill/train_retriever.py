@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,12 +26,11 @@ from ..atomic import replace_folder, staging_folder, write_text
 from ..errors import Cancelled, InputError, ModelError
 from ..evaluation.metrics import RankingScores, score_rankings
 from ..models import DEFAULT_ENCODER, encoder_folder, ensure_encoder
-from ..paths import DataDirs
+from ..paths import DataDirs, safe_name
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..vocab.model import Vocabulary
 from .dataset import DatasetManifest, read_jsonl
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DONE_MARKER = "training.json"
 
 
@@ -86,14 +84,14 @@ def default_name(today: date | None = None) -> str:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name) or name == DEFAULT_ENCODER:
-        raise InputError(f"Encoder name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
-                         f"(at most 64), and not {DEFAULT_ENCODER!r}, the default encoder.")
-    return name
+    """A new model's name (retriever or re-ranker): it names folders under models/."""
+    if name == DEFAULT_ENCODER:
+        raise InputError(f"{name!r} is the default encoder; choose another name for the new model.")
+    return safe_name(name, "model name")
 
 
 def work_folder(dirs: DataDirs, name: str) -> Path:
-    return dirs.models / "training" / name
+    return dirs.models / "training" / check_name(name)
 
 
 def base_source(dirs: DataDirs, base_encoder: str | None = None) -> Path:

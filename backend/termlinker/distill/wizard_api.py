@@ -24,7 +24,7 @@ from pathlib import Path
 from ..atomic import write_text
 from ..errors import InputError, ModelError
 from ..linker import Linker, LinkerConfig, TermCount
-from ..paths import DataDirs
+from ..paths import DataDirs, safe_name
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..text import normalise
 from ..types import LinkResult
@@ -64,7 +64,7 @@ class WizardPaths:
         return self.root / f"corrections-{_slug(vocabulary)}.json"
 
     def dataset(self, name: str) -> Path:
-        return self.root / "datasets" / name
+        return self.root / "datasets" / safe_name(name, "model name")
 
 
 def _slug(text: str) -> str:
@@ -322,10 +322,11 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     raise InputError, saving nothing."""
     from ..rerank.feature_ranker import saved_ranker_path
     from ..rerank.learn_ranking import learn_and_save
-    from ..vocab.aliases import AliasPair
+    from ..vocab.aliases import LEARNED_SUFFIX, AliasPair
 
     pairs = [AliasPair(p.term, p.concept_id) for p in training_pairs(records, corrections)]
-    path = saved_ranker_path(dirs.models, linker.vocabulary.info.name)
+    # One ranking per vocabulary: learned synonyms (vocab.aliases) do not make another vocabulary.
+    path = saved_ranker_path(dirs.models, linker.vocabulary.info.name.removesuffix(LEARNED_SUFFIX))
     ranker = learn_and_save(linker, pairs, path, ["teacher labels and corrections"], progress=progress, cancel=cancel)
     return ranker, path
 
@@ -341,14 +342,16 @@ def discard(dirs: DataDirs, name: str, encoder_name: str | None = None) -> None:
     from ..models import encoder_folder
     from ..rerank.registry import RerankerRegistry
     from .train_reranker import output_folder, work_folder
+    from .train_retriever import check_name
 
     registry = RerankerRegistry(dirs)
     if registry.active_name() == name:
         raise ModelError(f"{name!r} is the active re-ranker. Roll back to the previous one first "
                          "(`termlinker models rollback`), then discard it.")
-    registry.remove(name)
-    shutil.rmtree(output_folder(dirs, name), ignore_errors=True)
-    shutil.rmtree(work_folder(dirs, name), ignore_errors=True)
+    # Every folder is named (and each name checked) before anything is deleted.
+    folders = [output_folder(dirs, name), work_folder(dirs, name)]
     if encoder_name:
-        shutil.rmtree(encoder_folder(dirs, encoder_name), ignore_errors=True)
-        shutil.rmtree(work_folder(dirs, encoder_name), ignore_errors=True)
+        folders += [encoder_folder(dirs, check_name(encoder_name)), work_folder(dirs, encoder_name)]
+    registry.remove(name)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)

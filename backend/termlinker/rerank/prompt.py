@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ModelError
+from ..paths import is_safe_name
 
 DEFAULT_PROMPT = "pointwise-v1"
 _SPACES = re.compile(r"\s+")
@@ -73,9 +74,11 @@ def available_prompts() -> list[str]:
 def read_prompt_file(version_or_path: str, what: str, fields: tuple[str, ...]) -> tuple[Path, dict]:
     """Read a prompt TOML by version name (a file in the package) or path; check ``fields`` exist."""
     path = Path(version_or_path)
+    # A version name (from the registry file) names a file in the package, never one elsewhere.
+    named = path.suffix == ".toml" or is_safe_name(version_or_path)
     if path.suffix != ".toml":
         path = prompt_folder() / f"{version_or_path}.toml"
-    if not path.exists():
+    if not named or not path.exists():
         raise ModelError(f"No {what} {version_or_path!r}. Available: {', '.join(available_prompts())}.")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..atomic import sha256_file, write_text
 from ..errors import ModelError
-from ..paths import DataDirs
+from ..paths import DataDirs, safe_name
 from .prompt import DEFAULT_PROMPT
 
 DEFAULT_RERANKER = "smollm2-135m"
@@ -91,10 +91,17 @@ class RerankerRegistry:
         if not self.file.exists():
             return {"active": None, "history": [], "models": {}}
         try:
-            return json.loads(self.file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"The re-ranker registry {self.file} is unreadable ({exc}). Delete it and register "
-                             "your models again.") from exc
+            state = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+            raise self._unreadable(str(exc)) from exc
+        problem = _state_problem(state)
+        if problem:
+            raise self._unreadable(problem)
+        return state
+
+    def _unreadable(self, why: str) -> ModelError:
+        return ModelError(f"The re-ranker registry {self.file} is unreadable ({why}). Delete it and register "
+                          "your models again.")
 
     def models(self) -> dict[str, RerankerModel]:
         out = builtin_models(self.dirs)
@@ -132,6 +139,7 @@ class RerankerRegistry:
                  scores: dict[str, float] | None = None, activate: bool = False,
                  rules: dict | None = None, adapter: str | Path | None = None) -> RerankerModel:
         """``adapter``: a LoRA adapter GGUF that llama.cpp applies over ``path`` (its base model)."""
+        safe_name(name, "re-ranker name")  # trainers and the wizard make folders of it
         path = Path(path).resolve()
         adapter_path = Path(adapter).resolve() if adapter else None
         for file in (path, adapter_path):
@@ -181,3 +189,25 @@ class RerankerRegistry:
 
     def _save(self, state: dict) -> None:
         write_text(self.file, json.dumps(state, indent=2))
+
+
+def _state_problem(state: object) -> str:
+    """What is wrong with a registry's parsed JSON, or "" (a hand edit or a damaged disk must not
+    surface later as a KeyError in the middle of linking)."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    if not isinstance(state.get("active", 0), (str, type(None))):
+        return "'active' must be a model name or null"
+    history, models = state.get("history"), state.get("models")
+    if not isinstance(history, list) or not all(isinstance(n, str) for n in history):
+        return "'history' must be a list of model names"
+    if not isinstance(models, dict):
+        return "'models' must be an object"
+    for name, raw in models.items():
+        try:
+            model = RerankerModel(**raw)
+        except TypeError as exc:
+            return f"model {name!r}: {exc}"
+        if not all(isinstance(v, str) for v in (model.name, model.path, model.base_model, model.prompt_version)):
+            return f"model {name!r}: name, path, base_model and prompt_version must be text"
+    return ""

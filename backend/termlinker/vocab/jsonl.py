@@ -15,6 +15,7 @@ from typing import Any
 
 from ..atomic import atomic_open
 from ..errors import VocabularyError
+from ..paths import is_safe_name
 from ._common import PathLike, at, build_vocabulary, check_readable, default_name, duplicate_message, guess_language
 from .model import Concept, Vocabulary, VocabularyInfo
 
@@ -51,7 +52,7 @@ def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
     except OSError as exc:
         raise VocabularyError(f"Cannot read vocabulary file {target}: {exc.strerror or exc}.") from exc
     info = VocabularyInfo(
-        name=name or header.get("name") or default_name(target),
+        name=name or _header_name(target, header) or default_name(target),
         version=header.get("version", ""),
         source=header.get("source", "") or str(target),
         citation=header.get("citation", ""),
@@ -136,6 +137,19 @@ def _header_fields(path: Path, number: int, value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise VocabularyError(f"{at(path, number)}: the {HEADER_KEY!r} header must be a JSON object.")
     return {field: str(value[field]) for field in _INFO_FIELDS if value.get(field) is not None}
+
+
+def _header_name(path: Path, header: dict[str, str]) -> str:
+    """The header's name, when it can name files (rankers are saved under it): a name that is a
+    path is refused, not cleaned, because only a hand-edited or hostile header holds one."""
+    name = header.get("name", "")
+    if name and not is_safe_name(name):
+        raise VocabularyError(
+            f"{path}: the {HEADER_KEY!r} header names the vocabulary {name!r}, which cannot be used as a name "
+            "(letters, digits, '-', '_' or '.'; no '/', '\\' or '..'). Fix the name in the header, or import "
+            "the file with `termlinker vocab import FILE --name NAME`."
+        )
+    return name
 
 
 def _required_text(record: dict, key: str, where: str) -> str:

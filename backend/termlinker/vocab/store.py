@@ -19,17 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StorageError, VocabularyError
-from ..paths import DataDirs
+from ..paths import DataDirs, is_safe_name
 from ._common import PathLike
 from .builtin import BUILTINS, BuiltinSpec
 from .jsonl import load_jsonl, read_jsonl_header, save_jsonl
 from .loaders import load_vocabulary_file
 from .model import Vocabulary
 
+# Stricter than paths.is_safe_name: no '.', so a name never looks like a file the user meant.
 _NAME = re.compile(r"[^\W_][\w-]{0,63}")
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
-)
 _BUILTIN_FOLDER = "_builtin"
 _SUFFIX = ".jsonl"
 
@@ -215,7 +213,7 @@ class VocabularyStore:
 
 
 def is_valid_name(name: str) -> bool:
-    return bool(_NAME.fullmatch(name)) and name.casefold() not in _WINDOWS_RESERVED
+    return bool(_NAME.fullmatch(name)) and is_safe_name(name)
 
 
 def check_name(name: str) -> None:
