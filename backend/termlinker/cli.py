@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except TermLinkerError as exc:
-        print(f"termlinker: error: {exc}", file=sys.stderr)
+        # One line, always: messages quote file content and SQLite's reports, which may hold line breaks.
+        print(f"termlinker: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("termlinker: interrupted; nothing was written.", file=sys.stderr)

@@ -13,11 +13,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import sqlite_guard
 from ..errors import StorageError
 
 SCHEMA_VERSION = 1
@@ -100,14 +102,52 @@ class LabelStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"Cannot open the label store {self.path} ({exc}). Give another --store path.") from exc
+        try:
+            self._check_existing()  # before the first write: a refused file stays as it was
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # an answer we paid for must survive a power cut
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            self._db.close()
             raise StorageError(f"Cannot open the label store {self.path} ({exc}). Give another --store path, "
                                "or move the damaged file away.") from exc
+        except StorageError:
+            self._db.close()
+            raise
         self._lock = threading.Lock()
+
+    def _check_existing(self) -> None:
+        """A store from an earlier run (or from someone else) may hold only our tables, intact."""
+        kind, why = sqlite_guard.untrusted_file_problem(self._db, self.path, sqlite_guard.SchemaShape.of(_SCHEMA),
+                                                        missing_ok=True)
+        if kind == "foreign":
+            raise StorageError(f"The label store {self.path} holds {why}, which TermLinker did not create and which "
+                               "could change stored answers or the spend ledger; it was not opened, and the file "
+                               "was not changed. Give another --store path.")
+        if kind:
+            raise StorageError(f"The label store {self.path} is damaged ({why}). Give another --store path, "
+                               "or move the damaged file away.")
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; SQLite errors (damage found past the checks on opening)
+        become a StorageError naming the file."""
+        with self._lock:
+            try:
+                yield self._db
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                raise StorageError(f"The label store {self.path} cannot be used ({exc}). Give another --store "
+                                   "path, or move the damaged file away.") from exc
+
+    def _decode(self, row: dict[str, Any]) -> LabelRecord:
+        try:
+            return _record(row)
+        except (ValueError, KeyError, TypeError) as exc:  # JSON columns damaged on disk or by hand
+            raise StorageError(f"The label store {self.path} holds a damaged answer ({exc!r}). Give another "
+                               "--store path, or move the damaged file away.") from exc
 
     def __enter__(self) -> "LabelStore":
         return self
@@ -122,10 +162,10 @@ class LabelStore:
     # --- answers -------------------------------------------------------------------------
 
     def get(self, key: str) -> LabelRecord | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM labels WHERE key = ?", (key,)).fetchone()
-            names = [d[0] for d in self._db.execute("SELECT * FROM labels LIMIT 0").description]
-        return _record(dict(zip(names, row))) if row else None
+        with self._using() as db:
+            row = db.execute("SELECT * FROM labels WHERE key = ?", (key,)).fetchone()
+            names = [d[0] for d in db.execute("SELECT * FROM labels LIMIT 0").description]
+        return self._decode(dict(zip(names, row))) if row else None
 
     def cached(self, key: str) -> LabelRecord | None:
         """A final answer for this key, or None if it must (still) be asked."""
@@ -138,8 +178,8 @@ class LabelStore:
                   r.prompt_version, r.teacher, json.dumps(list(r.requests), ensure_ascii=False),
                   json.dumps(list(r.answers), ensure_ascii=False), r.label, r.concept_id, r.concept_name, r.status,
                   r.reason, r.tokens_in, r.tokens_out, r.cost, now, now)
-        with self._lock:
-            self._db.execute(
+        with self._using() as db:
+            db.execute(
                 "INSERT INTO labels VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
                 "requests=excluded.requests, answers=excluded.answers, label=excluded.label, "
                 "concept_id=excluded.concept_id, concept_name=excluded.concept_name, status=excluded.status, "
@@ -148,43 +188,43 @@ class LabelStore:
                 "updated_at=excluded.updated_at", values)
 
     def records(self) -> Iterator[LabelRecord]:
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM labels ORDER BY created_at, rowid")
+        with self._using() as db:
+            cursor = db.execute("SELECT * FROM labels ORDER BY created_at, rowid")
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         for row in rows:
-            yield _record(dict(zip(names, row)))
+            yield self._decode(dict(zip(names, row)))
 
     # --- spend ledger --------------------------------------------------------------------
 
     def begin_request(self, key: str, teacher: str, estimated_cost: float) -> int:
-        with self._lock:
-            cur = self._db.execute("INSERT INTO spend (key, teacher, state, estimated_cost, started_at) "
-                                   "VALUES (?, ?, 'pending', ?, ?)", (key, teacher, estimated_cost, _now()))
+        with self._using() as db:
+            cur = db.execute("INSERT INTO spend (key, teacher, state, estimated_cost, started_at) "
+                             "VALUES (?, ?, 'pending', ?, ?)", (key, teacher, estimated_cost, _now()))
             return int(cur.lastrowid)
 
     def finish_request(self, request_id: int, tokens_in: int, tokens_out: int, cost: float) -> None:
-        with self._lock:
-            self._db.execute("UPDATE spend SET state='done', tokens_in=?, tokens_out=?, cost=?, finished_at=? "
-                             "WHERE id=?", (tokens_in, tokens_out, cost, _now(), request_id))
+        with self._using() as db:
+            db.execute("UPDATE spend SET state='done', tokens_in=?, tokens_out=?, cost=?, finished_at=? "
+                       "WHERE id=?", (tokens_in, tokens_out, cost, _now(), request_id))
 
     def fail_request(self, request_id: int, maybe_charged: bool) -> None:
         """No answer came back; a timed-out request may still be billed, so it keeps its estimate."""
-        with self._lock:
-            self._db.execute("UPDATE spend SET state='failed', cost=CASE WHEN ? THEN estimated_cost ELSE 0 END, "
-                             "finished_at=? WHERE id=?", (maybe_charged, _now(), request_id))
+        with self._using() as db:
+            db.execute("UPDATE spend SET state='failed', cost=CASE WHEN ? THEN estimated_cost ELSE 0 END, "
+                       "finished_at=? WHERE id=?", (maybe_charged, _now(), request_id))
 
     def spent(self) -> float:
         """Money spent so far, counting requests of a crashed run (still 'pending') at their estimate."""
-        with self._lock:
-            (total,) = self._db.execute("SELECT COALESCE(SUM(CASE WHEN state='pending' THEN estimated_cost "
-                                        "ELSE cost END), 0) FROM spend").fetchone()
+        with self._using() as db:
+            (total,) = db.execute("SELECT COALESCE(SUM(CASE WHEN state='pending' THEN estimated_cost "
+                                  "ELSE cost END), 0) FROM spend").fetchone()
         return float(total)
 
     def request_count(self, state: str = "done") -> int:
         """How many requests got an answer (``state='done'``), i.e. how many the teacher served."""
-        with self._lock:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM spend WHERE state = ?", (state,)).fetchone()
+        with self._using() as db:
+            (n,) = db.execute("SELECT COUNT(*) FROM spend WHERE state = ?", (state,)).fetchone()
         return int(n)
 
 

@@ -3,14 +3,14 @@
 The desktop app is a thin layer over this API; the ``termlinker project`` commands too.
 """
 
-from .errors import (DecisionError, NewerSchemaError, NotAProjectError, ProjectCorruptError, ProjectError,
-                     ProjectExistsError, UnknownTermError, VocabularyMismatchError)
+from .errors import (DecisionError, ForeignSchemaError, NewerSchemaError, NotAProjectError, ProjectCorruptError,
+                     ProjectError, ProjectExistsError, UnknownTermError, VocabularyMismatchError)
 from .exports import FORMATS, ExportFormatError
 from .model import LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
 from .project import Project
 
 __all__ = [
-    "FORMATS", "DecisionError", "ExportFormatError", "LinkSummary", "NewerSchemaError", "NotAProjectError",
-    "Project", "ProjectCorruptError", "ProjectError", "ProjectExistsError", "ProjectInfo", "ProjectStats",
-    "ReviewRow", "Status", "UnknownTermError", "VocabularyMismatchError",
+    "FORMATS", "DecisionError", "ExportFormatError", "ForeignSchemaError", "LinkSummary", "NewerSchemaError",
+    "NotAProjectError", "Project", "ProjectCorruptError", "ProjectError", "ProjectExistsError", "ProjectInfo",
+    "ProjectStats", "ReviewRow", "Status", "UnknownTermError", "VocabularyMismatchError",
 ]

@@ -17,6 +17,10 @@ class ProjectCorruptError(ProjectError):
     """SQLite could not read the file: it is damaged."""
 
 
+class ForeignSchemaError(ProjectError):
+    """The file holds triggers, views or tables TermLinker did not create; it is refused unopened."""
+
+
 class NewerSchemaError(ProjectError):
     """The project was written by a newer TermLinker."""
 

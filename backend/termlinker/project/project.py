@@ -6,13 +6,15 @@ or a closed window loses nothing that was already done.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .. import sqlite_guard
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..types import Candidate, LinkResult
 from . import schema
@@ -25,6 +27,27 @@ if TYPE_CHECKING:
     from ..linker import Linker
 
 Clock = Callable[[], datetime]
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _typed_sqlite_errors(method: _Method) -> _Method:
+    """SQLite errors met while a project is in use become ProjectErrors (one line on the command
+    line, a dialog in the desktop): damage can lie in pages the checks on opening did not read."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Project", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            if sqlite_guard.is_damage(exc):
+                raise ProjectCorruptError(f"The project {self.path} is damaged ({exc}). Restore it from a "
+                                          "backup, or start a new project.") from exc
+            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, disk I/O
+                raise ProjectError(f"Cannot use the project {self.path}: {exc}. Close other programs that "
+                                   "have it open, and check the disk.") from exc
+            raise
+
+    return cast(_Method, wrapper)
 
 
 def utc_now() -> datetime:
@@ -81,6 +104,9 @@ class Project:
         project = cls(target, conn, clock)
         try:
             project.info()
+        except ProjectError:
+            conn.close()
+            raise
         except (KeyError, ValueError, sqlite3.DatabaseError) as exc:
             conn.close()
             raise ProjectCorruptError(f"The project {target} is damaged (its settings are unreadable: {exc}). "
@@ -98,6 +124,7 @@ class Project:
 
     # --- metadata --------------------------------------------------------------------
 
+    @_typed_sqlite_errors
     def info(self) -> ProjectInfo:
         meta = schema.get_meta(self._conn)
         return ProjectInfo(
@@ -113,6 +140,7 @@ class Project:
 
     # --- terms and results -----------------------------------------------------------
 
+    @_typed_sqlite_errors
     def add_terms(self, terms: "TermList | Mapping[str, int] | Iterable[tuple[str, int]]") -> int:
         """Add terms (counts merge into terms already present); returns how many are new."""
         counts = getattr(terms, "counts", terms)
@@ -128,10 +156,12 @@ class Project:
             self._touch()
         return new
 
+    @_typed_sqlite_errors
     def pending_terms(self) -> list[tuple[str, int]]:
         """(term, count) not linked yet, in first-seen order."""
         return schema.pending_terms(self._conn)
 
+    @_typed_sqlite_errors
     def store_results(self, results: Iterable[LinkResult]) -> int:
         """Store (or replace) link results in one transaction. Decisions are never touched;
         a result for a term not in the project adds the term."""
@@ -152,6 +182,7 @@ class Project:
             self._touch()
         return stored
 
+    @_typed_sqlite_errors
     def link(self, linker: "Linker", progress: ProgressFn | None = None, cancel: CancelToken | None = None,
              relink: bool = False) -> LinkSummary:
         """Link the pending terms (all terms with ``relink``), committing one batch at a time.
@@ -209,6 +240,7 @@ class Project:
 
     # --- reading ---------------------------------------------------------------------
 
+    @_typed_sqlite_errors
     def rows(self, status: Status | str | None = None, min_score: float | None = None,
              max_score: float | None = None, text: str | None = None, limit: int | None = None,
              offset: int = 0) -> list[ReviewRow]:
@@ -230,22 +262,26 @@ class Project:
             yield from (_row(r, cands.get(r[0], [])) for r in raw)
             after = raw[-1][0]
 
+    @_typed_sqlite_errors
     def row(self, term: str) -> ReviewRow:
         tid = self._term_id(term)
         raw = self._conn.execute(f"SELECT {schema.ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
                                  "LEFT JOIN results r ON r.term_id = t.id WHERE t.id = ?", (tid,)).fetchone()
         return _row(raw, schema.candidates_of(self._conn, [tid]).get(tid, []))
 
+    @_typed_sqlite_errors
     def history(self, term: str) -> list[tuple]:
         """Every change to the term's decision: (status, concept id, name, comment, reviewer, when)."""
         return schema.decision_log(self._conn, self._term_id(term))
 
+    @_typed_sqlite_errors
     def stats(self) -> ProjectStats:
         terms, linked, by_status = schema.counts(self._conn)
         return ProjectStats(terms, linked, {s.value: by_status.get(s.value, 0) for s in Status})
 
     # --- deciding --------------------------------------------------------------------
 
+    @_typed_sqlite_errors
     def decide(self, term: str, status: Status | str, concept_id: str | None = None,
                concept_name: str | None = None, comment: str | None = None, reviewer: str | None = None) -> ReviewRow:
         """Record one decision as its own committed transaction (autosave).
@@ -287,6 +323,7 @@ class Project:
                                 "(the command line looks it up in the vocabulary).")
         return concept_id, concept_name
 
+    @_typed_sqlite_errors
     def comment(self, term: str, text: str, reviewer: str | None = None) -> ReviewRow:
         """Set the comment, keeping the status and concept."""
         tid = self._term_id(term)
@@ -297,6 +334,7 @@ class Project:
             self._touch()
         return self.row(term)
 
+    @_typed_sqlite_errors
     def bulk_approve(self, min_score: float, reviewer: str = "") -> int:
         """Approve the best candidate of every still-unchecked row scoring at least
         ``min_score`` (rows the linker called no-match are left alone); returns how many."""
@@ -317,6 +355,7 @@ class Project:
 
     # --- export ----------------------------------------------------------------------
 
+    @_typed_sqlite_errors
     def export(self, path: str | os.PathLike[str], fmt: str, approved_only: bool = True,
                source_system: str | None = None, target_system: str | None = None,
                source_vocabulary_id: str | None = None, target_vocabulary_id: str | None = None) -> int:

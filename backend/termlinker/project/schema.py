@@ -11,7 +11,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .errors import NewerSchemaError, NotAProjectError, ProjectCorruptError
+from .. import sqlite_guard
+from .errors import ForeignSchemaError, NewerSchemaError, NotAProjectError, ProjectCorruptError
 
 SCHEMA_VERSION = 1
 # "TLNK": tells a TermLinker project from any other SQLite file.
@@ -79,7 +80,11 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
 
 def connect(path: Path, create: bool) -> sqlite3.Connection:
-    """Open (or create) a project file and bring its schema up to date."""
+    """Open (or create) a project file and bring its schema up to date.
+
+    An existing file is checked before anything is written to it (even a PRAGMA that changes
+    its header): a project from elsewhere is refused untouched when it is not ours, is newer,
+    holds SQL of its own (triggers, views) or is damaged."""
     if not create:
         _check_header(path)
     try:
@@ -87,6 +92,10 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise NotAProjectError(f"Cannot open the project {path}: {exc}. Check the path and your permissions.") from exc
     try:
+        sqlite_guard.harden(conn)
+        if not create:
+            version = _check_identity(conn, path)
+            _check_contents(conn, path)
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -94,8 +103,8 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
             conn.executescript(f"BEGIN; {_CREATE} PRAGMA application_id={APPLICATION_ID}; "
                                f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         else:
-            _check_and_migrate(conn, path)
-    except sqlite3.DatabaseError as exc:
+            _migrate(conn, path, version)
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         conn.close()
         raise ProjectCorruptError(
             f"The project {path} is damaged ({exc}). Restore it from a backup, or start a new project."
@@ -121,7 +130,8 @@ def _check_header(path: Path) -> None:
                                "made with 'project new', or create one.")
 
 
-def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's project format version, once its header says it is a project this version reads."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     if app_id != APPLICATION_ID:
         raise NotAProjectError(f"{path} is an SQLite file but not a TermLinker project. Open a project file "
@@ -132,6 +142,27 @@ def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
             f"The project {path} was saved by a newer TermLinker (project format {version}; this version reads "
             f"up to {SCHEMA_VERSION}). Update TermLinker to open it; the file was not changed."
         )
+    return version
+
+
+def _check_contents(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file holding objects our schema does not create, or whose tables or pages are damaged.
+
+    Checked against the current schema: a migration that changes tables must also teach this
+    check what an older file may hold."""
+    kind, why = sqlite_guard.untrusted_file_problem(conn, path, sqlite_guard.SchemaShape.of(_CREATE))
+    if kind == "foreign":
+        raise ForeignSchemaError(
+            f"The project {path} holds {why}, which TermLinker did not create and which could change your "
+            "decisions when the project is used; it was not opened, and the file was not changed. "
+            "Ask its sender for a copy exported from TermLinker, or start a new project."
+        )
+    if kind:
+        raise ProjectCorruptError(f"The project {path} is damaged ({why}). Restore it from a backup, "
+                                  "or start a new project.")
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
     while version < SCHEMA_VERSION:
         step = MIGRATIONS.get(version)
         if step is None:
