@@ -31,3 +31,20 @@ def test_latin1_is_the_last_resort() -> None:
 def test_a_list_without_a_catch_all_can_fail() -> None:
     with pytest.raises(UnicodeDecodeError):
         decode_bytes(b"\xff\xfe\xfd", encodings=("utf-8",))
+
+
+@pytest.mark.parametrize("data, encoding", [
+    (codecs.BOM_UTF16_LE + "A00\t霍乱\n".encode("utf-16-le"), "utf-16"),
+    (codecs.BOM_UTF16_BE + "A00\t霍乱\n".encode("utf-16-be"), "utf-16"),
+    ("A00\tcholera\n".encode("utf-16-le"), "utf-16-le"),
+    ("A00\tcholera\n".encode("utf-16-be"), "utf-16-be"),
+    ("A00\t霍乱\n".encode("utf-32"), "utf-32"),
+])
+def test_utf16_and_utf32_are_recognised_by_bom_or_by_their_nul_bytes(data: bytes, encoding: str) -> None:
+    text, used = decode_bytes(data)
+    assert used == encoding and text.rstrip("\n").split("\t")[0] == "A00" and "\x00" not in text
+
+
+def test_binary_data_is_not_taken_for_utf16() -> None:
+    # NULs on both sides of the byte pairs: a binary file, left to the catch-all (and refused by callers).
+    assert decode_bytes(bytes(range(256)) * 4)[1] == "latin-1"

@@ -67,7 +67,7 @@ def read_jsonl_header(path: PathLike) -> dict[str, Any] | None:
         with open(path, "rb") as fh:
             first = fh.readline()
         record = json.loads(first.decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if isinstance(record, dict) and isinstance(record.get(HEADER_KEY), dict):
         return record[HEADER_KEY]
@@ -123,6 +123,9 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict | None:
         return None
     try:
         record = json.loads(text)
+    except RecursionError:
+        raise VocabularyError(f"{at(path, number)}: JSON nested too deeply to be a concept. "
+                              "Each line must be one flat object with concept_id and canonical_name.") from None
     except ValueError as exc:
         hint = ""
         if number == 1 and text == "[":

@@ -165,7 +165,10 @@ def _term_line(path: Path, number: int, stanza_line: int, term: OboTerm | None, 
     elif tag == "namespace":
         term.namespace = _strip_comment(value)
     elif tag == "is_a":
-        term.is_a.append(_strip_comment(value).split()[0])
+        parent = _strip_comment(value).split()
+        if not parent:
+            raise VocabularyError(f"{where}: 'is_a' names no parent; give the parent's id or remove the line.")
+        term.is_a.append(parent[0])
     elif tag == "is_obsolete":
         term.obsolete = _strip_comment(value).lower() == "true"
     elif tag == "synonym":
@@ -240,18 +243,32 @@ def _top_level_branches(terms: list[OboTerm]) -> dict[str, tuple[str, ...]]:
     known = {term.id for term in terms}
     parents = {term.id: [p for p in term.is_a if p in known and p != term.id] for term in terms}
     memo: dict[str, tuple[str, ...]] = {}
+    for start in parents:
+        _walk_up(start, parents, memo)
+    return memo
 
-    def branches(term_id: str) -> tuple[str, ...]:
-        if term_id in memo:
-            return memo[term_id]
-        memo[term_id] = ()  # guards against is_a cycles in broken files
-        found: set[str] = set()
-        for parent in parents[term_id]:
-            if parents[parent]:
-                found.update(branches(parent))
+
+def _walk_up(start: str, parents: dict[str, list[str]], memo: dict[str, tuple[str, ...]]) -> None:
+    """Fill ``memo`` for ``start`` and its ancestors, depth first with an explicit stack: an
+    is_a chain thousands deep (a generated or hostile file) must not exhaust Python's recursion."""
+    if start in memo:
+        return
+    memo[start] = ()  # in progress: guards against is_a cycles in broken files
+    found: dict[str, set[str]] = {start: set()}
+    stack = [(start, iter(parents[start]))]
+    while stack:
+        term_id, pending = stack[-1]
+        for parent in pending:
+            if not parents[parent]:
+                found[term_id].add(term_id)
+            elif parent in memo:
+                found[term_id].update(memo[parent])
             else:
-                found.add(term_id)
-        memo[term_id] = tuple(sorted(found))
-        return memo[term_id]
-
-    return {term_id: branches(term_id) for term_id in parents}
+                memo[parent], found[parent] = (), set()
+                stack.append((parent, iter(parents[parent])))
+                break
+        else:
+            stack.pop()
+            memo[term_id] = tuple(sorted(found.pop(term_id)))
+            if stack:
+                found[stack[-1][0]].update(memo[term_id])

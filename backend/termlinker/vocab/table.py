@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import VocabularyError
-from ..io.encoding import decode_bytes
+from ..io.encoding import decode_bytes, looks_binary
 from ._common import PathLike, at, build_vocabulary, default_name, duplicate_message, guess_language, read_bytes
 from .model import Concept, Vocabulary, VocabularyInfo
 
@@ -44,6 +44,9 @@ def load_table(
     """Load a TSV/CSV vocabulary; ``delimiter`` and ``header`` override detection."""
     target, data = read_bytes(path)
     text, _encoding = decode_bytes(data)
+    if looks_binary(text):
+        raise VocabularyError(f"{target} looks like a binary file (it holds NUL bytes in any encoding), not a "
+                              "vocabulary table. Give a .tsv or .csv file of id, name and synonyms.")
     delimiter = delimiter or detect_delimiter(target, text)
     rows = _read_rows(target, text, delimiter)
     if rows and (header if header is not None else looks_like_header([cells for _, cells in rows])):
