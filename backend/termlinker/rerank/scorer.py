@@ -247,7 +247,14 @@ class LlamaScorer:
         logits = self._llama.llama_get_logits_ith(self._ctx.ctx, index)
         pos = np.array([logits[t] for t in self._positive], dtype=np.float64)
         neg = np.array([logits[t] for t in self._negative], dtype=np.float64)
-        return float(np.logaddexp.reduce(pos) - np.logaddexp.reduce(neg))
+        with np.errstate(invalid="ignore"):
+            margin = float(np.logaddexp.reduce(pos) - np.logaddexp.reduce(neg))
+        if not np.isfinite(margin):
+            # A damaged model file (flipped bytes in a tensor) loads and evaluates, but its logits
+            # are NaN or infinite: every "re-ranked" answer would be noise while the run exits 0.
+            raise ModelError(f"The re-ranker {self.path} gives no finite scores: the model file is damaged. "
+                             "Reinstall or re-register it, or choose another re-ranker.")
+        return margin
 
     def _tokens(self, text: str) -> list[int]:
         if not text:
