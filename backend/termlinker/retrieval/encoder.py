@@ -1,7 +1,8 @@
 """Run a sentence encoder exported to ONNX with onnxruntime and the tokenizers library.
 
 An encoder folder holds ``encoder.json`` (the manifest), ``tokenizer.json`` and one or
-more ONNX graphs (``model.onnx`` and the int8 ``model.int8.onnx``). The manifest records
+more ONNX graphs (``model.onnx`` and the int8 ``model.int8.onnx``, with per-token scales
+so that a text's vector does not depend on the other texts of its batch). The manifest records
 each file's sha256; a file that does not match is refused before onnxruntime sees it.
 """
 
@@ -18,6 +19,7 @@ from ..atomic import sha256_file, write_text
 from ..errors import ModelCorruptError, ModelError
 
 MANIFEST = "encoder.json"
+PER_TOKEN = "per-token"  # retrieval.quantize.SCHEME, without importing onnx on the link path
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class EncoderManifest:
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     query_prefix: str = ""
     passage_prefix: str = ""
+    # How model.int8.onnx scales activations: "per-token" (retrieval.quantize; a text's vector
+    # does not depend on its batch) or "dynamic" (one scale per batch; folders exported before it).
+    int8_scheme: str = "dynamic"
 
     def save(self, folder: Path) -> None:
         write_text(folder / MANIFEST, json.dumps(asdict(self), indent=2, ensure_ascii=False))
@@ -78,6 +83,9 @@ class OnnxEncoder:
         # fuses the previous batch meanwhile (measured: 2 threads ran at half the speed of 1).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if variant == "int8" and self.manifest.int8_scheme == PER_TOKEN:
+            # The extended fusions would merge per-token scales into one (retrieval.quantize).
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         try:
             self.session = ort.InferenceSession(str(self.folder / graph), options,
                                                 providers=providers or ["CPUExecutionProvider"])

@@ -1,4 +1,4 @@
-"""Export a sentence-transformers folder to ONNX (fp32 and dynamic int8).
+"""Export a sentence-transformers folder to ONNX (fp32, and int8 with per-token scales).
 
 Training-only: this module imports torch and transformers, lazily, and is never on the
 link path. The graph includes pooling and L2 normalisation, so inference needs only
@@ -19,6 +19,7 @@ from pathlib import Path
 from ..atomic import sha256_file
 from ..errors import ModelError
 from .encoder import EncoderManifest
+from .quantize import SCHEME, per_token_int8
 
 
 def default_model_source() -> Path:
@@ -86,12 +87,15 @@ def export_encoder(source: str | os.PathLike[str], target: str | os.PathLike[str
                               "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}},
                 opset_version=17, dynamo=False,
             )
-            quantize_dynamic(str(work / "model.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(work / "model.onnx"), str(work / "dynamic.int8.onnx"), weight_type=QuantType.QInt8)
+            per_token_int8(work / "dynamic.int8.onnx", work / "model.int8.onnx")
+            (work / "dynamic.int8.onnx").unlink()
         shutil.copy2(source / "tokenizer.json", work / "tokenizer.json")
         dim = int(model.config.hidden_size)
         files = {f: sha256_file(work / f) for f in ("model.onnx", "model.int8.onnx", "tokenizer.json")}
         manifest = EncoderManifest(name=name, dim=dim, max_length=max_length, pooling=pooling, source=str(source),
-                                   files=files, query_prefix=query_prefix, passage_prefix=passage_prefix)
+                                   files=files, query_prefix=query_prefix, passage_prefix=passage_prefix,
+                                   int8_scheme=SCHEME)
         manifest.save(work)
         if target.exists():
             old = target.with_name(f".{target.name}.old")

@@ -130,9 +130,12 @@ def build_bundle(folder: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: 
         cancel.raise_if_cancelled()
     dense = hnswlib.Index(space="ip", dim=encoder.dim)
     dense.init_index(max_elements=len(names), M=params.m, ef_construction=params.ef_construction, random_seed=42)
+    # One thread: hnswlib's threads insert in the order they happen to run, so two builds of
+    # the same names would differ, and with them the names a term is offered. The graph is
+    # built once per vocabulary and encoder; queries still use every thread.
+    dense.add_items(vectors, np.arange(len(names)), num_threads=1)
     if threads:
         dense.set_num_threads(threads)
-    dense.add_items(vectors, np.arange(len(names)))
     lexical = LexicalIndex.build(names, params.ngram_range, params.max_df)
 
     folder.mkdir(parents=True, exist_ok=True)
