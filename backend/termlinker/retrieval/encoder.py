@@ -121,6 +121,11 @@ class OnnxEncoder:
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             out[idx] = self.session.run(None, feeds)[0]
+        if not np.isfinite(out).all():
+            # Weights damaged in a way the checksum vouches for (a re-signed or re-exported bad
+            # graph): NaN vectors would rank names at random while the run exits 0.
+            raise ModelError(f"The encoder at {self.folder} gives no finite vectors: its model is damaged. "
+                             "Run `termlinker models prepare --force`, or train or copy the encoder again.")
         return out
 
     def encode_queries(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
