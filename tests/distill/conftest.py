@@ -1,7 +1,8 @@
 """Distillation fixtures: a real llama.cpp server as teacher, the simulated teacher, and a fake for faults.
 
 The fake (``FakeTeacher``) is only for faults a real server cannot produce on demand: 429 storms,
-5xx, timeouts, malformed bodies, and scripted answers outside the candidates.
+5xx, malformed bodies, and scripted answers outside the candidates. The simulated teacher can be
+slow on demand (``delay_s``), so timeouts and kills mid-request are tested against it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
 from termlinker.distill.teacher import TeacherClient, TeacherConfig
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
@@ -62,6 +64,27 @@ def tiny_results_factory(encoder_home: Path, tmp_path_factory: pytest.TempPathFa
     vocab = Path(__file__).parent.parent / "data" / "tiny_vocab.jsonl"
     linker = Linker(LinkerConfig(vocabulary=str(vocab), top_k=4), dirs=dirs)
     return lambda terms=TERMS, k=4: linker.link_terms(list(terms), top_k=k)
+
+
+# --- the simulated teacher of accuracy p, on loopback ------------------------------------------
+
+
+@pytest.fixture
+def simulated() -> Iterator[Callable[..., tuple[SimulatedTeacher, str]]]:
+    """``simulated(p, seed=0, delay_s=0.0)`` starts one; returns it (its ``delay_s`` may be changed
+    while it runs) and its /v1 URL."""
+    servers = []
+
+    def start(p: float, seed: int = 0, delay_s: float = 0.0) -> tuple[SimulatedTeacher, str]:
+        teacher = SimulatedTeacher(GOLD, p, seed, delay_s)
+        server = serve(teacher)
+        servers.append(server)
+        return teacher, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 # --- a scripted fake OpenAI-compatible server, for faults --------------------------------------

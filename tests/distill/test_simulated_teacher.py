@@ -13,27 +13,10 @@ import pytest
 from termlinker.cli import main
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, plan_labelling
-from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
 from termlinker.distill.teacher import TeacherClient
 from termlinker.distill.teacher_prompt import load_teacher_prompt
 
 from .conftest import API_KEY, GOLD, TERMS, fast_config, free_port
-
-
-@pytest.fixture
-def simulated():
-    servers = []
-
-    def start(p: float, seed: int = 0) -> tuple[SimulatedTeacher, str]:
-        teacher = SimulatedTeacher(GOLD, p, seed)
-        server = serve(teacher)
-        servers.append(server)
-        return teacher, f"http://127.0.0.1:{server.server_address[1]}/v1"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def run(url, store, results):

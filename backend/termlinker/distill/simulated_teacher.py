@@ -6,7 +6,11 @@ candidate, or "none" when the gold concept was not offered and it errs the other
 are reproducible: the coin for a term depends only on (seed, term), not on the order of requests.
 The model name it reports says "simulated", e.g. ``simulated-p0.90``.
 
-    python -m termlinker.distill.simulated_teacher --gold GOLD --p 0.9 --port 8123 --seed 0
+It can be slow on purpose (``--delay``): a real provider's latency, under which a client times out
+or a labelling run is killed with requests in flight. Like a provider, it bills a request once it
+has read it (``tokens``), whether or not the client is still there for the answer.
+
+    python -m termlinker.distill.simulated_teacher --gold GOLD --p 0.9 --port 8123 --seed 0 [--delay 2]
 
 GOLD is JSONL (``{"term": .., "concept_name": ..}``) or TSV (term<TAB>concept name).
 """
@@ -19,6 +23,7 @@ import json
 import random
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,7 +36,9 @@ class SimulatedTeacher:
     gold: dict[str, str]  # term -> gold concept name (compared case-insensitively)
     p: float
     seed: int = 0
-    requests: int = 0
+    delay_s: float = 0.0  # wait before each answer, as a slow provider does
+    requests: int = 0  # requests read, answered or not
+    tokens: int = 0  # usage billed for them (prompt + completion), as a provider's dashboard would show
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -47,9 +54,10 @@ class SimulatedTeacher:
         correct = rng.random() < self.p
         return right if correct or not wrong else rng.choice(wrong)
 
-    def count(self) -> None:
+    def count(self, tokens: int = 0) -> None:
         with self._lock:
             self.requests += 1
+            self.tokens += tokens
 
 
 def read_gold(path: str | Path) -> dict[str, str]:
@@ -75,11 +83,14 @@ def make_handler(teacher: SimulatedTeacher) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: dict) -> None:
             body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out or was killed while we were slow: the request is billed anyway
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
@@ -93,11 +104,13 @@ def make_handler(teacher: SimulatedTeacher) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": "not found"}})
                 return
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            teacher.count()
+            prompt_tokens = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4 + 1
+            teacher.count(prompt_tokens + 6)
             user = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
             term, labels = parse_question(user, prompt)
             content = json.dumps({"label": teacher.answer(term, labels)})
-            prompt_tokens = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4 + 1
+            if teacher.delay_s > 0:
+                time.sleep(teacher.delay_s)
             self._send(200, {
                 "id": f"sim-{teacher.requests}", "object": "chat.completion", "created": 0, "model": teacher.model,
                 "choices": [{"index": 0, "finish_reason": "stop",
@@ -123,10 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer (a slow teacher)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.p <= 1.0:
         parser.error("--p must be between 0 and 1")
-    teacher = SimulatedTeacher(read_gold(args.gold), args.p, args.seed)
+    if args.delay < 0:
+        parser.error("--delay cannot be negative")
+    teacher = SimulatedTeacher(read_gold(args.gold), args.p, args.seed, args.delay)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(teacher))
     print(f"{teacher.model} serving on http://{args.host}:{server.server_address[1]}/v1", flush=True)
     try:
