@@ -8,9 +8,6 @@ from ..errors import TermLinkerError
 class TeacherError(TermLinkerError):
     """The teacher could not be asked; rerunning resumes from the stored answers."""
 
-    # A timed-out request may still have been billed, so the budget keeps its estimate.
-    maybe_charged: bool = False
-
 
 class TeacherUnreachable(TeacherError):
     """No connection, or every retry timed out."""

@@ -2,8 +2,12 @@
 
 The key is sha256 of (term, candidate ids and names, prompt version, teacher model): the same
 question to the same teacher is never asked again, by a rerun or after a crash. A spend ledger
-records every request *before* it is sent (at its estimated cost) and settles it after, so the
-budget holds across reruns, and a request lost in a crash still counts against it.
+records every request, each retry its own row, as 'pending' at its estimated cost in a committed
+row *before* it is sent, and settles it after: 'done' at the usage of its answer, or 'failed' (no
+answer) at its estimate when it may have been billed (timeout, lost connection) and at 0 when the
+provider refused it. A kill leaves its requests 'pending', still counted at their estimate. So
+the ledger never counts less than the provider may bill, and the budget holds across retries,
+reruns and kills.
 """
 
 from __future__ import annotations
@@ -208,11 +212,12 @@ class LabelStore:
             db.execute("UPDATE spend SET state='done', tokens_in=?, tokens_out=?, cost=?, finished_at=? "
                        "WHERE id=?", (tokens_in, tokens_out, cost, _now(), request_id))
 
-    def fail_request(self, request_id: int, maybe_charged: bool) -> None:
-        """No answer came back; a timed-out request may still be billed, so it keeps its estimate."""
+    def fail_request(self, request_id: int, may_be_billed: bool) -> None:
+        """No answer came back: one that may still be billed (timeout, lost connection) keeps its estimate,
+        one the provider refused (connection never opened, 4xx) counts nothing."""
         with self._using() as db:
             db.execute("UPDATE spend SET state='failed', cost=CASE WHEN ? THEN estimated_cost ELSE 0 END, "
-                       "finished_at=? WHERE id=?", (maybe_charged, _now(), request_id))
+                       "finished_at=? WHERE id=?", (may_be_billed, _now(), request_id))
 
     def spent(self) -> float:
         """Money spent so far, counting requests of a crashed run (still 'pending') at their estimate."""

@@ -3,6 +3,9 @@
 Planning needs no network and spends nothing, so the CLI can show the plan and ask before any
 request leaves the machine. Every answer is committed as it arrives; a budget stop, a cancel, a
 fatal teacher error or a kill all leave the store consistent, and a rerun asks only what is missing.
+Every request, each retry included, reserves its estimate from the budget and is a committed
+'pending' row of the spend ledger before it is sent (see label_store), so what a timeout or a kill
+may have cost is counted, and the budget holds.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_open
 from ..errors import Cancelled
@@ -20,7 +24,7 @@ from ..progress import CancelToken, ProgressFn, no_progress
 from ..types import LinkResult
 from .errors import BudgetError, TeacherError
 from .label_store import LabelRecord, LabelStore, label_key
-from .teacher import TeacherClient, TeacherReply, estimate_request_tokens
+from .teacher import TeacherClient, estimate_request_tokens
 from .teacher_prompt import TeacherPrompt, parse_answer
 
 _RETRY_NOTE = ('That answer was not valid. Answer with JSON only: {{"label": "<letter>"}} with one of the '
@@ -45,6 +49,7 @@ class LabelPlan:
     price_per_1k: float
     spent: float  # already spent from this store's ledger, earlier runs included
     budget: float | None
+    output_allowance: int = 24  # completion tokens counted for a request whose body sets no max_tokens
 
     @property
     def cached(self) -> int:
@@ -83,15 +88,20 @@ class LabelSummary:
     requests: int  # HTTP requests answered by the teacher (invalid answers are asked twice)
     tokens_in: int
     tokens_out: int
-    cost: float
+    cost: float  # counted by this run: answers at their usage, lost requests at their estimate
     spent_total: float
     stopped_at_budget: bool
     unanswered: int  # terms still without a final answer (budget stop)
+    lost_requests: int = 0  # sent, no answer (timeout, connection lost), may have been billed
+    lost_cost: float = 0.0  # their estimate, part of ``cost``
 
     def lines(self) -> list[str]:
         out = [f"{self.asked} terms labelled now ({self.ok} ok, {self.none} none, {self.invalid} invalid, "
                f"{self.error} error), {self.cached} from the cache; {self.requests} requests, "
                f"{self.tokens_in}+{self.tokens_out} tokens, cost {self.cost:.4f} (total spent {self.spent_total:.4f})"]
+        if self.lost_requests:
+            out.append(f"{self.lost_requests} requests without an answer (timed out or connection lost) may have "
+                       f"been billed: they are counted at their estimate, {self.lost_cost:.4f}, in the cost.")
         if self.stopped_at_budget:
             out.append(f"stopped at the budget: {self.unanswered} terms not asked. Raise --budget and run again to "
                        "finish; answers so far are kept.")
@@ -105,7 +115,9 @@ def cost_of(tokens: int, price_per_1k: float) -> float:
 def plan_labelling(results: Iterable[LinkResult], store: LabelStore, prompt: TeacherPrompt, teacher: str,
                    price_per_1k: float = 0.0, budget: float | None = None,
                    output_allowance: int = 24) -> LabelPlan:
-    """Turn retrieval results into jobs; nothing is sent."""
+    """Turn retrieval results into jobs; nothing is sent, nothing is written.
+
+    ``output_allowance`` should be the request's max_tokens: the most a request can be billed for."""
     jobs = []
     seen = set()
     for result in results:
@@ -118,7 +130,8 @@ def plan_labelling(results: Iterable[LinkResult], store: LabelStore, prompt: Tea
         jobs.append(LabelJob(result.term, candidates, key, messages,
                              estimate_request_tokens(list(messages)) + output_allowance))
     to_ask = tuple(j for j in jobs if store.cached(j.key) is None)
-    return LabelPlan(teacher, prompt.version, tuple(jobs), to_ask, price_per_1k, store.spent(), budget)
+    return LabelPlan(teacher, prompt.version, tuple(jobs), to_ask, price_per_1k, store.spent(), budget,
+                     output_allowance)
 
 
 def check_budget(plan: LabelPlan, allow_partial: bool) -> None:
@@ -167,12 +180,70 @@ class _Tally:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    lost_requests: int = 0
+    lost_cost: float = 0.0
     done: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class _Stop(Exception):
-    """Budget reached before a request could be sent."""
+    """Budget reached (or the run halted) before a request could be sent."""
+
+
+class _JobLedger:
+    """One term's requests, retries included, in the budget and the spend ledger (a teacher.SendLedger).
+
+    Each attempt reserves its estimate (prompt as the plan estimates it, completion at the request's
+    max_tokens: the most it can be billed) and is committed as a 'pending' ledger row before it is
+    sent; its answer, or its loss, settles both."""
+
+    def __init__(self, run: "LabellingRun", job: LabelJob) -> None:
+        self._run, self._job = run, job
+        self._open: tuple[int, float] | None = None  # (ledger row, reserved estimate) of the attempt in flight
+        self.cost = 0.0  # counted for this term by this run
+
+    def sending(self, body: dict[str, Any]) -> None:
+        run = self._run
+        if run._halt.is_set() or run.cancel.cancelled:  # no more retries once the run is stopping
+            raise _Stop()
+        max_tokens = body.get("max_tokens")
+        tokens = estimate_request_tokens(body["messages"]) + (
+            max_tokens if isinstance(max_tokens, int) else run.plan.output_allowance)
+        estimate = cost_of(tokens, run.plan.price_per_1k)
+        if not run._budget.reserve(estimate):
+            raise _Stop()
+        self._open = (run.store.begin_request(self._job.key, run.plan.teacher, estimate), estimate)
+
+    def answered(self, tokens_in: int, tokens_out: int) -> None:
+        row, estimate = self._take()
+        actual = cost_of(tokens_in + tokens_out, self._run.plan.price_per_1k)
+        self._run.store.finish_request(row, tokens_in, tokens_out, actual)
+        self._run._budget.settle(estimate, actual)
+        self.cost += actual
+        tally = self._run._tally
+        with tally.lock:
+            tally.requests += 1
+            tally.tokens_in += tokens_in
+            tally.tokens_out += tokens_out
+            tally.cost += actual
+
+    def unanswered(self, may_be_billed: bool) -> None:
+        row, estimate = self._take()
+        counted = estimate if may_be_billed else 0.0
+        self._run.store.fail_request(row, may_be_billed)
+        self._run._budget.settle(estimate, counted)
+        self.cost += counted
+        if may_be_billed:
+            tally = self._run._tally
+            with tally.lock:
+                tally.lost_requests += 1
+                tally.lost_cost += counted
+                tally.cost += counted
+
+    def _take(self) -> tuple[int, float]:
+        assert self._open is not None, "settled an attempt that was never announced"
+        opened, self._open = self._open, None
+        return opened
 
 
 class LabellingRun:
@@ -226,7 +297,7 @@ class LabellingRun:
         messages = list(job.messages)
         requests, answers = [], []
         tokens_in = tokens_out = 0
-        cost = 0.0
+        ledger = _JobLedger(self, job)
         answer = None
         for attempt in (1, 2):  # an invalid answer is asked once more, with a reminder of the format
             if attempt == 2:
@@ -236,7 +307,7 @@ class LabellingRun:
                 messages = messages + [{"role": "assistant", "content": answers[-1]},
                                        {"role": "user", "content": _RETRY_NOTE.format(letters=letters)}]
             try:
-                reply = self._ask(job, messages)
+                reply = self.client.ask(messages, ledger)
             except _Stop:
                 if attempt == 1:
                     raise
@@ -245,7 +316,6 @@ class LabellingRun:
             answers.append(reply.text)
             tokens_in += reply.tokens_in
             tokens_out += reply.tokens_out
-            cost += cost_of(reply.tokens_in + reply.tokens_out, self.plan.price_per_1k)
             answer = parse_answer(reply.text, len(names))
             if answer.valid:
                 break
@@ -259,32 +329,9 @@ class LabellingRun:
             cid, cname = job.candidates[answer.index]
         self.store.put(LabelRecord(job.key, job.term, job.candidates, self.plan.prompt_version, self.plan.teacher,
                                    tuple(requests), tuple(answers), answer.label if answer.valid else None,
-                                   cid, cname, status, answer.reason, tokens_in, tokens_out, cost))
+                                   cid, cname, status, answer.reason, tokens_in, tokens_out, ledger.cost))
         with self._tally.lock:
             self._tally.statuses[status] += 1
-
-    def _ask(self, job: LabelJob, messages: list[dict[str, str]]) -> TeacherReply:
-        estimate = cost_of(estimate_request_tokens(messages) + (job.estimated_tokens
-                                                               - estimate_request_tokens(list(job.messages))),
-                           self.plan.price_per_1k)
-        if not self._budget.reserve(estimate):
-            raise _Stop()
-        ledger_id = self.store.begin_request(job.key, self.plan.teacher, estimate)
-        try:
-            reply = self.client.ask(messages)
-        except TeacherError as exc:
-            self.store.fail_request(ledger_id, exc.maybe_charged)
-            self._budget.settle(estimate, estimate if exc.maybe_charged else 0.0)
-            raise
-        actual = cost_of(reply.tokens_in + reply.tokens_out, self.plan.price_per_1k)
-        self.store.finish_request(ledger_id, reply.tokens_in, reply.tokens_out, actual)
-        self._budget.settle(estimate, actual)
-        with self._tally.lock:
-            self._tally.requests += 1
-            self._tally.tokens_in += reply.tokens_in
-            self._tally.tokens_out += reply.tokens_out
-            self._tally.cost += actual
-        return reply
 
     def _summary(self) -> LabelSummary:
         t = self._tally
@@ -292,7 +339,8 @@ class LabellingRun:
         unanswered = sum(1 for j in self.plan.to_ask if self.store.cached(j.key) is None)
         return LabelSummary(len(self.plan.jobs), self.plan.cached, answered, t.statuses["ok"], t.statuses["none"],
                             t.statuses["invalid"], t.statuses["error"], t.requests, t.tokens_in, t.tokens_out,
-                            t.cost, self.store.spent(), self._budget.reached, unanswered)
+                            t.cost, self.store.spent(), self._budget.reached, unanswered, t.lost_requests,
+                            t.lost_cost)
 
 
 def export_labels(plan: LabelPlan, store: LabelStore, path: str | Path, replace_with_nothing: bool = True) -> int:

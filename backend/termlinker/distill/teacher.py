@@ -1,9 +1,11 @@
 """``TeacherClient``: one chat completion at a time to any OpenAI-compatible endpoint, with our own retries.
 
 The openai client's own retries are off (``max_retries=0``) so that backoff, Retry-After and the
-error messages are ours and testable. The API key is read from an environment variable, or given
-directly (``TeacherConfig.api_key``, for the desktop wizard), and kept only in memory: it is left
-out of the config's repr and of every request body, and nothing here writes it anywhere.
+error messages are ours and testable. Each attempt, retries included, is announced to the
+caller's ``SendLedger`` before it is sent and settled after, so a retry is never spent unseen.
+The API key is read from an environment variable, or given directly (``TeacherConfig.api_key``,
+for the desktop wizard), and kept only in memory: it is left out of the config's repr and of every
+request body, and nothing here writes it anywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import (TeacherAuthError, TeacherConfigError, TeacherError, TeacherRateLimited,
                      TeacherServerError, TeacherUnreachable)
@@ -53,6 +55,39 @@ class TeacherReply:
     tokens_out: int
     usage_estimated: bool  # True when the endpoint gave no usage and chars/4 was used
     attempts: int
+
+
+class SendLedger(Protocol):
+    """Told about every attempt of one ``ask``: before it is sent, and once its fate is known."""
+
+    def sending(self, body: dict[str, Any]) -> None:
+        """Called before each attempt leaves; raising here sends nothing more (e.g. the budget is spent)."""
+
+    def answered(self, tokens_in: int, tokens_out: int) -> None:
+        """The attempt came back with a chat completion and this usage."""
+
+    def unanswered(self, may_be_billed: bool) -> None:
+        """The attempt brought back no usable answer; ``may_be_billed`` unless the provider surely refused it."""
+
+
+# httpx (and httpx2, which the openai client may use) raise these before any byte of the request
+# has left: nothing can have been processed. Matched by name so that either package's class counts.
+_NOT_SENT_ERRORS = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol"})
+
+
+def may_be_billed(exc: BaseException) -> bool:
+    """Whether an attempt that failed with ``exc`` may still have been processed, and billed.
+
+    Only a refusal we can see is free: a connection that never opened, or a 4xx or a 503 (busy),
+    which a provider sends instead of generating. A timeout or a connection lost after sending
+    leaves us not knowing, and another 5xx or an unreadable 200 may come after the model ran."""
+    openai = _openai()
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500 and exc.status_code != 503
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
+        cause = exc.__cause__
+        return cause is None or not {c.__name__ for c in type(cause).__mro__} & _NOT_SENT_ERRORS
+    return True
 
 
 def estimate_tokens(text: str) -> int:
@@ -107,22 +142,28 @@ class TeacherClient:
             error, _wait = self._classify(exc, self.config.max_attempts)
             raise error from exc
 
-    def ask(self, messages: list[dict[str, str]]) -> TeacherReply:
+    def ask(self, messages: list[dict[str, str]], ledger: SendLedger | None = None) -> TeacherReply:
+        """One answer, retrying 429 / 5xx / timeouts; ``ledger`` hears of every attempt (see SendLedger)."""
         body = self.request_body(messages)
         attempt = 0
-        timed_out = False
         while True:
             attempt += 1
+            if ledger is not None:
+                ledger.sending(body)
             try:
                 response = self._client.chat.completions.create(**body)
-                return self._reply(response, body, attempt)
+                reply = self._reply(response, body, attempt)
             except Exception as exc:  # noqa: BLE001 - every openai error is mapped below
+                if ledger is not None:  # settled first: _classify re-raises what it does not know
+                    ledger.unanswered(may_be_billed(exc))
                 error, retry_after = self._classify(exc, attempt)
-                timed_out = timed_out or isinstance(exc, _openai().APITimeoutError)
                 if retry_after is None or attempt >= self.config.max_attempts:
-                    error.maybe_charged = timed_out
                     raise error from exc
                 self.sleep(retry_after)
+                continue
+            if ledger is not None:
+                ledger.answered(reply.tokens_in, reply.tokens_out)
+            return reply
 
     def close(self) -> None:
         self._client.close()
