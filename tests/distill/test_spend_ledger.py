@@ -1,4 +1,4 @@
-"""The spend ledger never counts less than the teacher may have billed: timeouts, lost connections.
+"""The spend ledger never counts less than the teacher may have billed: timeouts, lost connections, kills.
 
 Against the real simulated teacher made slow; its ``requests`` and ``tokens`` tally stands for the
 provider's bill (it bills a request once read, answered or not). A connection that breaks after
@@ -8,9 +8,12 @@ minimal socket server does it.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from termlinker.cli import main
 from termlinker.distill.errors import TeacherUnreachable
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, LabelSummary, check_budget, plan_labelling
@@ -140,3 +144,48 @@ def test_a_connection_lost_after_sending_is_counted_and_one_never_opened_is_not(
     with pytest.raises(TeacherUnreachable, match="Cannot reach"):
         label(TeacherClient(fast_config(f"http://127.0.0.1:{free_port()}/v1", max_attempts=2)), store, RESULTS[:1])
     assert [state for state, _, _ in ledger(store.path)] == ["failed"] * 4 and store.spent() == spent
+
+
+def test_requests_in_flight_at_a_kill_count_and_the_budget_holds_across_it(simulated, key_env, tmp_path, home,
+                                                                         tiny_vocab_path, capsys):
+    teacher, url = simulated(1.0, delay_s=30.0)  # slow: the run is killed while it waits for answers
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS) + "\n")
+    out = tmp_path / "labels.jsonl"
+    store_path = out.with_suffix(".labels.sqlite")
+    budget = "0.8"  # the two killed requests at about 0.19 each, and room for two or three more of the five
+    args = ["--home", str(home.root), "-q", "distill", "label", str(terms), "--vocab", str(tiny_vocab_path),
+            "--base-url", url, "--model", "sim", "--api-key-env", key_env, "--top-k", "3", "--yes",
+            "--price-per-1k-tokens", str(PRICE), "--concurrency", "2", "-o", str(out)]
+
+    run = subprocess.Popen([sys.executable, "-m", "termlinker.cli", *args, "--budget", budget, "--allow-partial"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        served(teacher, 2, within_s=120, sender=run)  # both workers wait for an answer
+    finally:
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+    assert run.returncode == -signal.SIGKILL and teacher.requests == 2
+    with LabelStore(store_path) as store:
+        assert not list(store.records())  # no answer came back
+        assert [state for state, _, _ in ledger(store_path)] == ["pending", "pending"]
+        assert store.spent() >= billed(teacher) > 0  # committed before they were sent: counted
+        in_flight_cost = store.spent()
+
+    teacher.delay_s = 0.0
+    assert main(args + ["--budget", budget, "--allow-partial"]) == 0
+    err = capsys.readouterr().err
+    assert "2 requests were in flight when an earlier run stopped; their answers were lost, so 2 of their " \
+           f"terms are asked again. They may have been billed: their estimated {in_flight_cost:.4f} counts" in err
+    assert f"spent {in_flight_cost:.4f}" in err and "stopped at the budget" in err
+    with LabelStore(store_path) as store:
+        assert billed(teacher) <= store.spent() <= float(budget)  # the killed run's requests included
+        assert len(ledger(store_path)) == teacher.requests  # every request the teacher read is in the ledger
+        assert store.in_flight().requests == 0  # closed by the rerun, still counted
+        assert all(state == "failed" and cost == estimate for state, estimate, cost in ledger(store_path)[:2])
+
+    assert main(args + ["--budget", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "in flight" not in err and len(out.read_text().splitlines()) == len(TERMS)
+    with LabelStore(store_path) as store:
+        assert billed(teacher) <= store.spent() and len(ledger(store_path)) == teacher.requests

@@ -5,9 +5,9 @@ question to the same teacher is never asked again, by a rerun or after a crash. 
 records every request, each retry its own row, as 'pending' at its estimated cost in a committed
 row *before* it is sent, and settles it after: 'done' at the usage of its answer, or 'failed' (no
 answer) at its estimate when it may have been billed (timeout, lost connection) and at 0 when the
-provider refused it. A kill leaves its requests 'pending', still counted at their estimate. So
-the ledger never counts less than the provider may bill, and the budget holds across retries,
-reruns and kills.
+provider refused it. A kill leaves its requests 'pending', still counted; the next run closes them
+as 'failed' at their estimate. So the ledger never counts less than the provider may bill, and the
+budget holds across retries, reruns and kills.
 """
 
 from __future__ import annotations
@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS spend (
     finished_at TEXT
 );
 """
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Requests still 'pending' in the ledger: sent by a run that never learnt their fate (killed)."""
+
+    requests: int
+    keys: frozenset[str]  # their terms' label keys
+    estimated_cost: float  # counted in ``spent()``: they may have been billed
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,23 @@ class LabelStore:
         with self._using() as db:
             db.execute("UPDATE spend SET state='failed', cost=CASE WHEN ? THEN estimated_cost ELSE 0 END, "
                        "finished_at=? WHERE id=?", (may_be_billed, _now(), request_id))
+
+    def in_flight(self) -> InFlight:
+        """The requests a run sent and never settled: it was killed (or is running elsewhere right now)."""
+        with self._using() as db:
+            rows = db.execute("SELECT key, estimated_cost FROM spend WHERE state='pending'").fetchall()
+        return InFlight(len(rows), frozenset(k for k, _ in rows), float(sum(c for _, c in rows)))
+
+    def close_abandoned(self) -> int:
+        """Mark the 'pending' requests of an earlier run 'failed' at their estimate; returns how many.
+
+        Called as a run starts, before it sends anything, so the ledger tells them from its own. Their
+        answers are lost: the provider may have billed them, so they keep counting. Should one belong
+        to a run still going elsewhere, that run's ``finish_request`` (by id) still records its answer."""
+        with self._using() as db:
+            cur = db.execute("UPDATE spend SET state='failed', cost=estimated_cost, finished_at=? "
+                             "WHERE state='pending'", (_now(),))
+            return int(cur.rowcount)
 
     def spent(self) -> float:
         """Money spent so far, counting requests of a crashed run (still 'pending') at their estimate."""

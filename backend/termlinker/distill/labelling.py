@@ -23,7 +23,7 @@ from ..errors import Cancelled
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..types import LinkResult
 from .errors import BudgetError, TeacherError
-from .label_store import LabelRecord, LabelStore, label_key
+from .label_store import InFlight, LabelRecord, LabelStore, label_key
 from .teacher import TeacherClient, estimate_request_tokens
 from .teacher_prompt import TeacherPrompt, parse_answer
 
@@ -50,6 +50,7 @@ class LabelPlan:
     spent: float  # already spent from this store's ledger, earlier runs included
     budget: float | None
     output_allowance: int = 24  # completion tokens counted for a request whose body sets no max_tokens
+    in_flight: InFlight = InFlight(0, frozenset(), 0.0)  # sent by an earlier run that was killed; in ``spent``
 
     @property
     def cached(self) -> int:
@@ -73,7 +74,15 @@ class LabelPlan:
         return [f"teacher {self.teacher}, prompt {self.prompt_version}",
                 f"{len(self.jobs)} terms: {self.cached} already answered (cached), {len(self.to_ask)} requests to send",
                 f"estimated {self.estimated_tokens} tokens, cost {self.estimated_cost:.4f} "
-                f"at {self.price_per_1k:g} per 1k tokens; {budget}"]
+                f"at {self.price_per_1k:g} per 1k tokens; {budget}"] + self._in_flight_lines()
+
+    def _in_flight_lines(self) -> list[str]:
+        if not self.in_flight.requests:
+            return []
+        again = sum(1 for j in self.to_ask if j.key in self.in_flight.keys)
+        return [f"{self.in_flight.requests} requests were in flight when an earlier run stopped; their answers "
+                f"were lost, so {again} of their terms are asked again. They may have been billed: their estimated "
+                f"{self.in_flight.estimated_cost:.4f} counts in the spent and against the budget."]
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,7 @@ def plan_labelling(results: Iterable[LinkResult], store: LabelStore, prompt: Tea
                              estimate_request_tokens(list(messages)) + output_allowance))
     to_ask = tuple(j for j in jobs if store.cached(j.key) is None)
     return LabelPlan(teacher, prompt.version, tuple(jobs), to_ask, price_per_1k, store.spent(), budget,
-                     output_allowance)
+                     output_allowance, store.in_flight())
 
 
 def check_budget(plan: LabelPlan, allow_partial: bool) -> None:
@@ -262,6 +271,9 @@ class LabellingRun:
         """Label every uncached term; raises the first fatal teacher error after the workers have stopped."""
         total = len(self.plan.to_ask)
         self.progress(0, total)
+        # Requests an earlier (killed) run left pending: closed before we send, so the ledger tells
+        # them from ours; they keep counting at their estimate (the plan said so).
+        self.store.close_abandoned()
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="teacher") as pool:
             for future in [pool.submit(self._work, job) for job in self.plan.to_ask]:
                 future.result()
