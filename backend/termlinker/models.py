@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelCorruptError, ModelError
-from .paths import DataDirs
+from .paths import DataDirs, is_safe_name
 from .progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -82,6 +82,9 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
     if name_or_path and Path(name_or_path).is_dir():
         return Path(name_or_path)
     name = name_or_path or DEFAULT_ENCODER
+    if not is_safe_name(name):  # a folder that is not there, or a name that would leave models/encoders
+        raise ModelError(f"No encoder folder at {name}, and it cannot be the name of an installed encoder. "
+                         "Give an encoder folder, or a name from `termlinker models list`.")
     folder = encoder_folder(dirs, name)
     if (folder / "encoder.json").exists() and not force:
         problem = encoder_problem(folder) if verify and name == DEFAULT_ENCODER else None

@@ -70,7 +70,7 @@ def test_a_registered_reranker_changed_on_disk_is_not_loaded_and_linking_says_so
     _overwrite(model, model.stat().st_size // 2, b"\xff" * 64)
     assert _link(home, tmp_path, "--reranker", "mine") == 0
     err = capsys.readouterr().err
-    assert "re-ranking is off" in err and "does not match its recorded checksum" in err
+    assert "re-ranking is off" in err and "does not match its registered checksum" in err
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["reranked"] for r in rows] == [False]
 

@@ -133,3 +133,11 @@ def test_link_with_a_damaged_registry_links_without_re_ranking(cli, home, tmp_pa
     assert result.code == 0, result
     assert json.loads(result.out)["reranked"] is False
     assert "re-ranking is off" in result.err and "KeyError" not in result.err
+
+
+def test_an_encoder_name_that_would_leave_the_encoders_folder_is_refused(home):
+    from termlinker.errors import ModelError
+    from termlinker.models import open_encoder
+
+    with pytest.raises(ModelError, match="No encoder folder at ../../models"):
+        open_encoder(home, "../../models")

