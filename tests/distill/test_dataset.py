@@ -48,6 +48,14 @@ def test_precedence_gold_over_review_over_teacher(tiny_linker):
     assert stats["gold"]["unknown_concept"] == 1 and stats["teacher"]["overridden"] == 2
 
 
+def test_a_term_counts_every_row_that_agrees_with_the_label_kept(tiny_linker):
+    rows = [GoldPair("sore legs", "T:003", "gold"), GoldPair("Sore legs", "T:003", "gold"),
+            GoldPair("sore  legs", "T:001", "gold"), GoldPair("sore legs", "T:003", "teacher"),
+            GoldPair("queasy", "T:004", "gold")]
+    merged, _ = merge_gold(rows, tiny_linker.vocabulary)
+    assert {(p.term, p.concept_id, p.count) for p in merged} == {("sore legs", "T:003", 3), ("queasy", "T:004", 1)}
+
+
 def test_holdout_is_deterministic_and_near_the_share():
     terms = [f"term number {i}" for i in range(2000)]
     first = [is_validation(t, 0.1) for t in terms]

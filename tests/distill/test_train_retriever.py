@@ -24,7 +24,7 @@ PAIRS = {"my head hurts": "T:001", "pounding head": "T:001", "can't sleep at nig
          "always tired": "T:008", "worn out": "T:008", "heart pounding": "T:009", "calf cramps": "T:010",
          "fuzzy eyesight": "T:011", "achy joints": "T:012", "losing my hair": "T:013", "feeling down": "T:014",
          "nose bleeds": "T:015", "itchy all over": "T:018", "puffy ankles": "T:019", "can't remember things": "T:020"}
-FAST = RetrieverTrainConfig(batch_size=8, checkpoint_every=1, threads=2)
+FAST = RetrieverTrainConfig(epochs=1, batch_size=8, checkpoint_every=1, threads=2)
 
 
 @pytest.fixture
@@ -114,8 +114,26 @@ def test_a_finished_model_is_reused_only_for_the_same_data_and_settings(tmp_path
     assert finished_run(marker, same) == {"fingerprint": same, "steps": 3}
     assert run_fingerprint([("a", "b", "c")], replace(FAST, threads=1, checkpoint_every=5), "minilm") == same
     for other in (run_fingerprint([("a", "b", "d")], FAST, "minilm"),  # new labels
-                  run_fingerprint([("a", "b", "c")], replace(FAST, learning_rate=1e-4), "minilm"),
+                  run_fingerprint([("a", "b", "c")], replace(FAST, learning_rate=FAST.learning_rate * 2), "minilm"),
                   run_fingerprint([("a", "b", "c")], FAST, "another-base")):
         assert finished_run(marker, other) is None
     marker.write_text("{torn")
     assert finished_run(marker, same) is None
+
+
+def test_a_term_labelled_several_times_is_trained_on_as_often_and_hard_negatives_can_be_left_out(tmp_path,
+                                                                                                 tiny_vocab_path):
+    from termlinker.distill.train_retriever import load_pairs
+    from termlinker.vocab.loaders import load_vocabulary_file
+
+    vocab = load_vocabulary_file(tiny_vocab_path)
+    rows = [{"term": "my head hurts", "concept_id": "T:001", "positive": "Headache", "negative": "Insomnia",
+             "count": 3},
+            {"term": "queasy", "concept_id": "T:004", "positive": "Nausea", "negative": None}]
+    (tmp_path / "retriever_train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    shipped = load_pairs(tmp_path, "train", vocab)
+    assert [p.anchor for p in shipped] == ["my head hurts"] * 3 + ["queasy"]
+    assert shipped[0].negative == "Insomnia" and shipped[-1].negative not in (None, "Nausea")
+    plain = load_pairs(tmp_path, "train", vocab,
+                       config=RetrieverTrainConfig(hard_negatives=False, repeat_by_count=False))
+    assert [(p.anchor, p.negative) for p in plain] == [("my head hurts", None), ("queasy", None)]

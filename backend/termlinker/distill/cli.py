@@ -59,9 +59,14 @@ def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
     tr.add_argument("--name", help="name of the new encoder (default: minilm-ft-<date>)")
     tr.add_argument("--base", help="encoder to start from (default: the default encoder)")
-    tr.add_argument("--epochs", type=int, default=1)
-    tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--learning-rate", type=float, default=5e-5)
+    # Defaults (None) come from RetrieverTrainConfig, the recipe chosen on AAP validation folds.
+    tr.add_argument("--epochs", type=int, help="passes over the labelled pairs (default: 5)")
+    tr.add_argument("--batch-size", type=int, help="pairs per step (default: 32)")
+    tr.add_argument("--learning-rate", type=float, help="AdamW learning rate (default: 1e-4)")
+    tr.add_argument("--no-hard-negatives", action="store_true",
+                    help="in-batch negatives only (default: also each term's best wrong candidate)")
+    tr.add_argument("--once-per-term", action="store_true",
+                    help="train each labelled term once (default: as often as it was labelled)")
 
 
 def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
@@ -200,8 +205,9 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .train_retriever import RetrieverTrainConfig, train_retriever
 
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
-    config = RetrieverTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                  threads=args.threads)
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate}
+    config = RetrieverTrainConfig(**{k: v for k, v in given.items() if v is not None}, threads=args.threads,
+                                  hard_negatives=not args.no_hard_negatives, repeat_by_count=not args.once_per_term)
     bar = ProgressBar("training", enabled=not args.quiet)
     try:
         report = train_retriever(args.dataset, vocab, dirs, args.name, config, base_encoder=args.base, progress=bar)

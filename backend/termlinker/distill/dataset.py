@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ class GoldPair:
     term: str
     concept_id: str
     source: str  # one of SOURCES
+    count: int = 1  # how many labelled rows said this (term, concept): a frequent phrase weighs more
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,10 @@ def merge_gold(pairs: Iterable[GoldPair], vocab: Vocabulary) -> tuple[list[GoldP
     Pairs whose concept is not in ``vocab`` are dropped and counted: a label from another
     vocabulary version must not train the model towards nothing."""
     rank = {s: i for i, s in enumerate(SOURCES)}
+    pairs_list = list(pairs)
     best: dict[str, GoldPair] = {}
     stats = {s: {"read": 0, "used": 0, "unknown_concept": 0, "overridden": 0} for s in SOURCES}
-    for pair in pairs:
+    for pair in pairs_list:
         stats[pair.source]["read"] += 1
         if pair.concept_id not in vocab:
             stats[pair.source]["unknown_concept"] += 1
@@ -131,9 +133,15 @@ def merge_gold(pairs: Iterable[GoldPair], vocab: Vocabulary) -> tuple[list[GoldP
             best[key] = pair
         else:
             stats[pair.source]["overridden"] += 1
+    agreeing: dict[str, int] = {}
+    for pair in pairs_list:
+        key = normalise(pair.term)
+        winner = best.get(key)
+        if winner is not None and pair.concept_id == winner.concept_id:
+            agreeing[key] = agreeing.get(key, 0) + pair.count
     for pair in best.values():
         stats[pair.source]["used"] += 1
-    return list(best.values()), stats
+    return [replace(p, count=agreeing[normalise(p.term)]) for p in best.values()], stats
 
 
 def is_validation(term: str, share: float) -> bool:
@@ -168,7 +176,7 @@ def build_dataset(pairs: list[GoldPair], linker: "Linker", out_dir: str | Path,
         rows[f"retriever_{split}.jsonl"].append({
             "term": pair.term, "concept_id": gold.concept_id, "positive": gold.canonical_name,
             "negative": others[0].name if others else None, "negative_id": others[0].concept_id if others else None,
-            "source": pair.source})
+            "source": pair.source, "count": pair.count})
         choices = [(gold.concept_id, gold.canonical_name, True)]
         choices += [(c.concept_id, c.name, False) for c in others[:config.negatives]]
         for concept_id, name, match in choices:
