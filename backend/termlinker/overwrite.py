@@ -23,6 +23,14 @@ def same_file(a: PathLike, b: PathLike) -> bool:
         return False
 
 
+def refuse_two_outputs_in_one_file(first: PathLike, second: PathLike, options: str) -> None:
+    """Two files a command writes must not be one path, existing yet or not: the second write would
+    replace the first (a label store and the labels exported from it, on a first run)."""
+    if same_file(first, second) or os.path.realpath(first) == os.path.realpath(second):
+        raise OutputIsInputError(f"{options} name the same file {first}; the second would overwrite the first. "
+                                 "Give them different paths; nothing was written.")
+
+
 def refuse_output_over_inputs(output: PathLike | None, inputs: Iterable[PathLike | None],
                               option: str = "-o") -> None:
     """Raise :class:`OutputIsInputError` when ``output`` is the same file as one of ``inputs``.

@@ -47,6 +47,15 @@ def test_label_refuses_a_label_store_that_is_the_term_list(fake_teacher, key_env
     assert not (tmp_path / "labels.jsonl").exists()
 
 
+def test_label_refuses_one_path_for_the_store_and_the_labels_even_before_either_exists(
+        fake_teacher, key_env, tmp_path, terms, tiny_vocab_path, capsys):
+    both = tmp_path / "labels.out"
+    rc = main(label_args(tmp_path / "home", terms, tiny_vocab_path, fake_teacher.url, key_env, "--store", str(both),
+                         "-o", str(both)))
+    assert rc == 2 and "-o and --store name the same file" in capsys.readouterr().err
+    assert not both.exists() and fake_teacher.posts == 0
+
+
 def test_a_failed_run_with_no_answer_keeps_the_earlier_labels_file(fake_teacher, key_env, home, tmp_path, terms,
                                                                    tiny_vocab_path, capsys):
     earlier = json.dumps({"term": "my head hurts", "concept_id": "T:001", "status": "ok"}) + "\n"

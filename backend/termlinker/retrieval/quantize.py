@@ -35,6 +35,7 @@ def per_token_int8(dynamic_graph: str | os.PathLike[str], target: str | os.PathL
 
     model = onnx.load(str(dynamic_graph))
     graph = model.graph
+    _check_layout(model)
     graph.initializer.extend([
         numpy_helper.from_array(np.array(127.0, np.float32), "per_token_qmax"),
         numpy_helper.from_array(np.array(-127.0, np.float32), "per_token_qmin"),
@@ -68,3 +69,25 @@ def per_token_int8(dynamic_graph: str | os.PathLike[str], target: str | os.PathL
     graph.node.extend(nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
+
+
+def _check_layout(model) -> None:
+    """What the rewrite relies on, as ``quantize_dynamic`` lays graphs out today: ReduceMax still
+    takes ``axes`` as an attribute (opset < 18), and each quantized tensor feeds only input A of
+    MatMulInteger (with its zero point) while its scale feeds only Mul. Anything else is refused
+    rather than rewritten into a graph that computes something else."""
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if opset >= 18:
+        raise ValueError(f"per-token rewrite expects opset < 18, the graph has {opset}")
+    uses: dict[str, set[tuple[str, int]]] = {}
+    for node in model.graph.node:
+        for position, name in enumerate(node.input):
+            uses.setdefault(name, set()).add((node.op_type, position))
+    for node in model.graph.node:
+        if node.op_type != "DynamicQuantizeLinear":
+            continue
+        quantized, scale, zero_point = node.output
+        if not (uses.get(quantized, set()) <= {("MatMulInteger", 0)}
+                and uses.get(zero_point, set()) <= {("MatMulInteger", 2)}
+                and {op for op, _ in uses.get(scale, set())} <= {"Mul"}):
+            raise ValueError(f"{node.name}: its outputs feed other nodes than MatMulInteger and Mul")
