@@ -31,16 +31,18 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     from .rerank.feature_ranker import saved_ranker_path
     from .rerank.learn_ranking import learn_and_save
     from .vocab.aliases import read_alias_sources
+    from .vocab.store import VocabularyStore
 
     if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
         raise InputError("--llm-weight must be between 0 and 100 (0: the re-ranker does not change the order).")
     refuse_for_command(args, "output", ("pairs", "vocab"), "-o")
     pairs = read_alias_sources(args.pairs)
+    vocabulary = VocabularyStore(dirs.ensure()).get(args.vocab)
+    name = args.name or vocabulary.info.name
+    path = args.output or saved_ranker_path(dirs.models, name)  # an unusable name is refused before indexing
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
-                    progress=ProgressBar("indexing", enabled=not args.quiet))
-    name = args.name or linker.vocabulary.info.name
-    path = args.output or saved_ranker_path(dirs.models, name)
+                    vocabulary=vocabulary, progress=ProgressBar("indexing", enabled=not args.quiet))
     ranker = learn_and_save(linker, pairs, path, args.pairs, progress=ProgressBar("linking ", enabled=not args.quiet),
                             llm_weight=args.llm_weight)
     held = ranker.trained_on["held_out"]

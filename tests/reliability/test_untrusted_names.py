@@ -141,3 +141,12 @@ def test_an_encoder_name_that_would_leave_the_encoders_folder_is_refused(home):
 
     with pytest.raises(ModelError, match="No encoder folder at ../../models"):
         open_encoder(home, "../../models")
+
+
+def test_ranker_train_refuses_an_unusable_name_before_building_any_index(cli, home, tmp_path, tiny_vocab_path,
+                                                                         gold) -> None:
+    vocab = tmp_path / "my vocab (2).jsonl"  # a file's stem becomes its name, and this one cannot name a file
+    vocab.write_text(tiny_vocab_path.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("ranker", "train", "--vocab", str(vocab), "--pairs", str(gold))
+    assert "cannot be used as a" in result.error
+    assert list(home.indexes.iterdir()) == []
