@@ -30,9 +30,10 @@ from termlinker.paths import DataDirs
 from bench_common import folds as parse_folds
 
 
-def _recipe(epochs: int, learning_rate: float, hard_negatives: bool, repeat_by_count: bool) -> RetrieverTrainConfig:
+def _recipe(epochs: int, learning_rate: float, hard_negatives: bool, repeat_by_count: bool,
+            early_stopping: bool = False, patience: int = 1) -> RetrieverTrainConfig:
     return RetrieverTrainConfig(epochs=epochs, learning_rate=learning_rate, hard_negatives=hard_negatives,
-                                repeat_by_count=repeat_by_count)
+                                repeat_by_count=repeat_by_count, early_stopping=early_stopping, patience=patience)
 
 
 # Every setting spelled out, so that a row means the same after the product's defaults change.
@@ -47,8 +48,11 @@ VARIANTS = {
     "hard-neg_repeat-5ep": _recipe(5, 5e-5, True, True),
     "hard-neg_repeat-3ep-lr1e-4": _recipe(3, 1e-4, True, True),
     "hard-neg-3ep": _recipe(3, 5e-5, True, False),
-    "hard-neg_repeat-5ep-lr1e-4": _recipe(5, 1e-4, True, True),  # chosen on validation: the default now
+    "hard-neg_repeat-5ep-lr1e-4": _recipe(5, 1e-4, True, True),  # chosen on validation
     "hard-neg_repeat-3ep-lr2e-4": _recipe(3, 2e-4, True, True),
+    # early stopping on the dataset's held-out share (the best pass is kept)
+    "hard-neg_repeat-max5ep-lr1e-4-stop1": _recipe(5, 1e-4, True, True, True, 1),
+    "hard-neg_repeat-max8ep-lr1e-4-stop2": _recipe(8, 1e-4, True, True, True, 2),
 }
 
 
@@ -91,6 +95,7 @@ def main() -> None:
                                dirs=dirs, vocabulary=vocab)
                 rows.append({"fold": fold, "variant": name, "config": asdict(config), "pairs": report.pairs,
                              "steps": report.steps, "train_s": round(report.train_seconds, 1),
+                             "held_out": [s.to_json() for s in report.held_out], "kept_epoch": report.kept_epoch,
                              "total_s": round(time.monotonic() - began, 1),
                              "validation": scores(evaluate_askapatient(fold, "validation", args.data_dir, linker=tuned)),
                              "test": scores(evaluate_askapatient(fold, "test", args.data_dir, linker=tuned))})

@@ -54,13 +54,22 @@ def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
 
 
 def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
-    tr = dsub.add_parser("train-retriever", help="fine-tune the retriever's encoder on a data folder")
-    tr.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `distill dataset`")
+    tr = dsub.add_parser("train-retriever", help="fine-tune the retriever's encoder on a data folder, or straight "
+                                                 "from a project's approved mappings")
+    tr.add_argument("dataset", metavar="DATASET_DIR", nargs="?", help="a folder written by `distill dataset`")
+    tr.add_argument("--project", help="learn from this review project's approved mappings instead of a data folder")
+    tr.add_argument("--gold", help="learn from this TSV of term<TAB>concept_id (with --project, or alone)")
     tr.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
-    tr.add_argument("--name", help="name of the new encoder (default: minilm-ft-<date>)")
+    tr.add_argument("--name", help="name of the new encoder (default: minilm-ft-<date>; from --project or --gold: "
+                                   "<vocabulary>-learned)")
     tr.add_argument("--base", help="encoder to start from (default: the default encoder)")
     # Defaults (None) come from RetrieverTrainConfig, the recipe chosen on AAP validation folds.
-    tr.add_argument("--epochs", type=int, help="passes over the labelled pairs (default: 5)")
+    tr.add_argument("--epochs", type=int, help="the most passes over the labelled pairs (default: 5)")
+    tr.add_argument("--patience", type=int,
+                    help="stop after this many passes in a row that link the held-out terms no better (default: 1)")
+    tr.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
+                    help="score the held-out terms after each pass, keep the best pass and stop when --patience "
+                         "passes did not beat it (default: off; see docs/retriever-recipe.md)")
     tr.add_argument("--batch-size", type=int, help="pairs per step (default: 32)")
     tr.add_argument("--learning-rate", type=float, help="AdamW learning rate (default: 1e-4)")
     tr.add_argument("--no-hard-negatives", action="store_true",
@@ -205,13 +214,22 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..vocab.store import VocabularyStore
     from .train_retriever import RetrieverTrainConfig, train_retriever
 
+    from_pairs = bool(args.project or args.gold)
+    if bool(args.dataset) == from_pairs:
+        raise InputError("Give a data folder (from `distill dataset`), or --project / --gold to learn from "
+                         "labelled terms directly; not both.")
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
-    given = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate}
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+             "patience": args.patience, "early_stopping": args.early_stopping}
     config = RetrieverTrainConfig(**{k: v for k, v in given.items() if v is not None}, threads=args.threads,
                                   hard_negatives=not args.no_hard_negatives, repeat_by_count=not args.once_per_term)
     bar = ProgressBar("training", enabled=not args.quiet)
     try:
-        report = train_retriever(args.dataset, vocab, dirs, args.name, config, base_encoder=args.base, progress=bar)
+        if from_pairs:
+            report = _learn_from_pairs(args, dirs, vocab, config, bar)
+        else:
+            report = train_retriever(args.dataset, vocab, dirs, args.name, config, base_encoder=args.base,
+                                     progress=bar)
     finally:
         bar.close()
     for warning in report.warnings:
@@ -220,6 +238,21 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
     print(f"The new encoder is not the default. Use it with: termlinker link ... --encoder {report.name}"
           f" (or termlinker evaluate ... --encoder {report.name})")
     return 0
+
+
+def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, bar):
+    from ..linker import Linker, LinkerConfig
+    from .dataset import read_review_decisions, read_user_gold
+    from .learn_retriever import learn_retriever
+
+    if args.base:
+        raise InputError("--base applies to a data folder; learning from --project or --gold always starts "
+                         "from the default encoder.")
+    pairs = (read_review_decisions(args.project) if args.project else []) + \
+        (read_user_gold(args.gold) if args.gold else [])
+    linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads), dirs=dirs, vocabulary=vocab,
+                    progress=ProgressBar("indexing", enabled=not args.quiet))
+    return learn_retriever(pairs, linker, dirs, args.name, config, progress=bar)
 
 
 def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:

@@ -18,7 +18,7 @@ import json
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -30,8 +30,10 @@ from ..paths import DataDirs, safe_name
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..vocab.model import Vocabulary
 from .dataset import DatasetManifest, read_jsonl
+from .held_out_check import EpochScore, HeldOutCheck
 
 DONE_MARKER = "training.json"
+HELD_OUT_LOG = "held_out.json"  # the checks so far, kept beside the checkpoint so a resumed run stops alike
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class RetrieverTrainConfig:
     threads: int | None = None
     hard_negatives: bool = True  # add each pair's best wrong retriever candidate as an explicit negative
     repeat_by_count: bool = True  # a term labelled n times is trained on n times
+    # After each pass the held-out share is linked; the best pass is kept, and training stops once
+    # `patience` passes in a row have not beaten it. `epochs` is then the most passes run.
+    early_stopping: bool = False
+    patience: int = 1
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,18 @@ class RetrieverTrainReport:
     before: RankingScores | None = None
     after: RankingScores | None = None
     warnings: list[str] = field(default_factory=list)
+    held_out: list[EpochScore] = field(default_factory=list)  # the check after each pass (early stopping)
+    kept_epoch: int | None = None  # the pass whose weights were kept; None: the last one, unchecked
 
     def lines(self) -> list[str]:
         out = [f"encoder {self.name} at {self.encoder_folder}",
                f"trained on {self.pairs} pairs, {self.steps} steps"
                + (" (reused the finished model)" if self.reused_model else f" in {self.train_seconds:.1f} s")
                + (f", resumed at step {self.resumed_from_step}" if self.resumed_from_step else "")]
+        if self.held_out:
+            out.append("held-out Acc@1 after each pass: "
+                       + ", ".join(f"{s.epoch}: {s.acc1:.3f}" for s in self.held_out)
+                       + f"; kept pass {self.kept_epoch}")
         if self.before is not None and self.after is not None:
             out.append(self.before.line("before (val)"))
             out.append(self.after.line("after (val)"))
@@ -135,9 +147,15 @@ def plan_batches(pairs: list[TrainPair], batch_size: int, epochs: int, seed: int
     """Shuffled batches with no concept twice in a batch (a twin would be a false in-batch negative).
 
     Deterministic for a seed, so a resumed run replays the same order and skips what it did."""
+    return [batch for epoch in plan_epochs(pairs, batch_size, epochs, seed) for batch in epoch]
+
+
+def plan_epochs(pairs: list[TrainPair], batch_size: int, epochs: int, seed: int) -> list[list[list[TrainPair]]]:
+    """``plan_batches`` pass by pass: early stopping scores the model where a pass ends."""
     rng = random.Random(seed)
-    batches: list[list[TrainPair]] = []
+    planned: list[list[list[TrainPair]]] = []
     for _ in range(epochs):
+        batches: list[list[TrainPair]] = []
         pending = pairs[:]
         rng.shuffle(pending)
         while pending:
@@ -148,11 +166,12 @@ def plan_batches(pairs: list[TrainPair], batch_size: int, epochs: int, seed: int
                     seen.add(pair.concept_id)
                 else:
                     rest.append(pair)
-            if len(batch) < 2 and batches:  # a lone leftover teaches nothing in-batch
+            if len(batch) < 2 and (batches or planned):  # a lone leftover teaches nothing in-batch
                 break
             batches.append(batch)
             pending = rest
-    return batches
+        planned.append(batches)
+    return planned
 
 
 def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, name: str | None = None,
@@ -164,8 +183,9 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     from ..retrieval.encoder import EncoderManifest
 
     name = check_name(name or default_name())
-    if config.epochs < 1 or config.batch_size < 2:
-        raise InputError("--epochs must be at least 1 and --batch-size at least 2 (in-batch negatives need company).")
+    if config.epochs < 1 or config.batch_size < 2 or config.patience < 1:
+        raise InputError("--epochs and --patience must be at least 1 and --batch-size at least 2 "
+                         "(in-batch negatives need company).")
     manifest = DatasetManifest.load(Path(dataset_dir))
     warnings = []
     if manifest.vocabulary_hash != vocab.content_hash():
@@ -184,17 +204,30 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     info = finished_run(model_dir / DONE_MARKER, fingerprint)
     if info is not None:
         report.source, report.steps, report.reused_model = info["source"], info["steps"], True
+        report.held_out = [EpochScore.from_json(r) for r in info.get("held_out", [])]
+        report.kept_epoch = info.get("kept_epoch")
     else:
+        check = None
+        if config.early_stopping:
+            held = load_pairs(dataset_dir, "val", vocab, config.seed, replace(config, hard_negatives=False))
+            check = HeldOutCheck.build([(p.anchor, p.concept_id) for p in held], vocab, seed=config.seed)
+            if check is None:
+                warnings.append(f"no held-out terms to stop early on: all {config.epochs} passes were run "
+                                "(build the data with a validation share)")
         source = base_source(dirs, base_encoder)
         report.source = str(source)
-        report.steps, report.resumed_from_step, report.train_seconds = _train(
-            source, pairs, work, config, progress, cancel)
+        run = _train(source, pairs, work, config, check, progress, cancel)
+        report.steps, report.resumed_from_step, report.train_seconds = run.steps, run.resumed_from, run.seconds
+        report.held_out, report.kept_epoch = run.held_out, run.kept_epoch
         write_text(model_dir / DONE_MARKER, json.dumps(
             {"fingerprint": fingerprint, "source": str(source), "base_encoder": base.name, "pairs": len(pairs),
              "steps": report.steps,
              "dataset": str(Path(dataset_dir).resolve()), "config": asdict(config),
-             "train_seconds": round(report.train_seconds, 1)}, indent=2))
-        shutil.rmtree(work / "checkpoint", ignore_errors=True)
+             "train_seconds": round(report.train_seconds, 1),
+             "held_out": [s.to_json() for s in run.held_out], "kept_epoch": run.kept_epoch}, indent=2))
+        for leftover in ("checkpoint", "best"):
+            shutil.rmtree(work / leftover, ignore_errors=True)
+        (work / HELD_OUT_LOG).unlink(missing_ok=True)
     if cancel is not None:
         cancel.raise_if_cancelled()
     export_encoder(model_dir, report.encoder_folder, name=name, max_length=base.max_length,
@@ -245,9 +278,19 @@ def evaluate_pairs(dirs: DataDirs, vocab: Vocabulary, encoder: str | None, pairs
     return score_rankings([p.concept_id for p in pairs], [ranked[p.anchor] for p in pairs])
 
 
+@dataclass
+class _Run:
+    steps: int
+    resumed_from: int
+    seconds: float
+    held_out: list[EpochScore]
+    kept_epoch: int | None
+
+
 def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTrainConfig,
-           progress: ProgressFn, cancel: CancelToken | None) -> tuple[int, int, float]:
-    """Returns (steps, resumed_from_step, seconds). Raises Cancelled after saving a checkpoint."""
+           check: HeldOutCheck | None, progress: ProgressFn, cancel: CancelToken | None) -> _Run:
+    """Raises Cancelled after saving a checkpoint. With ``check``, the model is scored after each pass
+    and the best pass's weights (kept in ``best/``) become the model."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -258,11 +301,14 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    batches = plan_batches(pairs, config.batch_size, config.epochs, config.seed)
+    epochs = plan_epochs(pairs, config.batch_size, config.epochs, config.seed)
+    batches = [batch for epoch in epochs for batch in epoch]
+    ends = [sum(len(e) for e in epochs[:i + 1]) for i in range(len(epochs))]  # step count after each pass
     total = len(batches)
     plan = hashlib.sha256(json.dumps([[p.anchor for p in b] for b in batches]).encode()).hexdigest()
     checkpoint = work / "checkpoint"
     state = _load_checkpoint(checkpoint, plan)
+    history = _read_held_out(work / HELD_OUT_LOG, plan) if state and check else []
     model = SentenceTransformer(str(checkpoint if state else source), device="cpu")
     model.max_seq_length = config.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model)
@@ -278,7 +324,10 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
     model.train()
     began = time.monotonic()
     progress(start, total)
+    done = start
     for step in range(start, total):
+        if check is not None and _should_stop(history, config.patience):
+            break
         if cancel is not None and cancel.cancelled:
             _save_checkpoint(model, optimizer, scheduler, step, plan, checkpoint)
             raise Cancelled(f"Training stopped at step {step} of {total}; the progress is saved in {checkpoint}. "
@@ -294,16 +343,53 @@ def _train(source: Path, pairs: list[TrainPair], work: Path, config: RetrieverTr
         optimizer.zero_grad()
         done = step + 1
         progress(done, total)
+        if check is not None and done in ends and all(s.epoch != ends.index(done) + 1 for s in history):
+            score = check.score(model, ends.index(done) + 1)
+            if score.beats(_best(history)):
+                _save_model(model, work / "best")
+            history.append(score)
+            write_text(work / HELD_OUT_LOG, json.dumps({"plan": plan, "held_out": [s.to_json() for s in history]}))
         if done % config.checkpoint_every == 0 and done < total:
             _save_checkpoint(model, optimizer, scheduler, done, plan, checkpoint)
     seconds = time.monotonic() - began
-    partial = work / "model.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save(str(partial))
     final = work / "model"
     shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
-    return total, start, seconds
+    kept = _best(history)
+    if kept is not None and (work / "best").is_dir():
+        (work / "best").rename(final)
+    else:
+        kept = None
+        _save_model(model, final)
+    progress(total, total)
+    return _Run(done, start, seconds, history, kept.epoch if kept else None)
+
+
+def _best(history: list[EpochScore]) -> EpochScore | None:
+    best = None
+    for score in history:
+        if score.beats(best):
+            best = score
+    return best
+
+
+def _should_stop(history: list[EpochScore], patience: int) -> bool:
+    best = _best(history)
+    return best is not None and history[-1].epoch - best.epoch >= patience
+
+
+def _read_held_out(path: Path, plan: str) -> list[EpochScore]:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        return [EpochScore.from_json(r) for r in saved["held_out"]] if saved.get("plan") == plan else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _save_model(model, folder: Path) -> None:
+    """Written beside and renamed over: a crash mid-save keeps what was there."""
+    tmp = staging_folder(folder)
+    model.save(str(tmp))
+    replace_folder(tmp, folder)
 
 
 def _features(model, texts: list[str]) -> dict:
