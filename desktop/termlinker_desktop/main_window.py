@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Distil a Re-ranker…", self.distill)
         self._action(tools, "&Learn a Ranking from Approved Mappings", self.learn_ranking)
+        self._action(tools, "Learn the &Retriever from Approved Mappings…", self.learn_retriever)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -825,6 +826,61 @@ class MainWindow(QMainWindow):
                                               "Run uses it (Settings can switch it off).")
 
         self._start(work, done, lambda exc: self.report("Cannot learn a ranking", exc))
+
+    def learn_retriever(self) -> None:
+        """Tools ▸ Learn the Retriever: the project's approved mappings fine-tune the encoder that finds
+        candidates (the engine's ``learn_retriever``, as ``termlinker distill train-retriever --project``).
+        It is saved as ``<vocabulary>-learned`` and switched on; terms linked from then on use it."""
+        if self._busy():
+            return
+        approved = self.project.stats().by_status.get(Status.APPROVED.value, 0) if self.project else 0
+        if not approved:
+            self.show_error("Nothing to learn from", "Approve some mappings first: the retriever learns from the "
+                                                     "approved mappings of the open project.")
+            return
+        vocabulary = self.project.info().vocabulary
+        if not is_safe_name(vocabulary):
+            self.show_error("Cannot learn the retriever", f"The project links to the file {vocabulary!r}; learned "
+                                                          "retrievers are kept per vocabulary name. Import the "
+                                                          "file first.")
+            return
+        if not self.ask_yes_no("Learn the retriever", f"Fine-tune the retriever on {approved:,} approved mappings? "
+                               "It runs in the background (about 2 minutes per 1,500 terms on 2 cores); Cancel "
+                               "keeps what is done and the next try continues."):
+            return
+        # Hard negatives are mined from the plain default retriever, and training starts from it.
+        config = replace(self.settings.linker_config(vocabulary), ranker=None, rerank=False, encoder=None)
+        dirs, path = self.dirs, self.project.path
+        state = self._run_state = RunState(stage="Indexing the vocabulary")
+
+        def work(progress, cancel):
+            from termlinker.distill.dataset import read_review_decisions
+            from termlinker.distill.learn_retriever import learn_retriever
+
+            linker = Linker(config, dirs=dirs, progress=progress, cancel=cancel)
+            state.stage = "Learning the retriever"
+            return learn_retriever(read_review_decisions(path), linker, dirs, progress=progress, cancel=cancel)
+
+        def done(report) -> None:
+            self.apply_settings(replace(self.settings, learned_retriever=True))
+            self._linker = self._linker_config = None
+            self._update_status_line()
+            self.eta_label.setText("Learned the retriever.")
+            lines = [line for line in report.lines()[1:]]
+            ranking = (" Learn the ranking again too (Tools ▸ Learn a Ranking), so that it orders this "
+                       "retriever's candidates." if self.settings.ranker_for(vocabulary) else "")
+            self.show_info("Retriever learned", f"Saved as {report.name}. " + " ".join(lines)
+                           + " Terms linked from now on use it; Settings can switch it off." + ranking)
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, Cancelled):
+                self.eta_label.setText("Stopped learning the retriever.")
+                self.show_info("Stopped", "Learning the retriever stopped. What it did is kept: Learn the "
+                                          "Retriever again continues from there.")
+            else:
+                self.report("Cannot learn the retriever", exc)
+
+        self._start(work, done, failed)
 
     def _save_settings(self) -> None:
         try:

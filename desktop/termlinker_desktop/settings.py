@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from termlinker.atomic import write_text
+from termlinker.distill.learn_retriever import LEARNED_SUFFIX
 from termlinker.linker import LinkerConfig
+from termlinker.models import encoder_folder
 from termlinker.paths import DataDirs, is_safe_name
 from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.rerank.reranker import RerankerConfig
@@ -27,6 +29,8 @@ class Settings:
     reranker: str = ""  # a registered re-ranker name; "" = the registry's active model
     # Use models/rankers/<vocabulary>.json (Tools > Learn a Ranking, `termlinker ranker train`) when it exists.
     learned_ranking: bool = False
+    # Retrieve with models/encoders/<vocabulary>-learned (Tools > Learn the Retriever) when it exists.
+    learned_retriever: bool = False
     threads: int = 0  # 0 = let onnxruntime decide
     gpu_layers: int = 0
     top_k: int = 10
@@ -48,7 +52,15 @@ class Settings:
         threads = self.threads or None
         reranker = RerankerConfig(model=self.reranker or None, threads=self.threads or 2, n_gpu_layers=self.gpu_layers)
         return LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k or self.top_k,
-                            rerank=self.rerank, reranker=reranker, ranker=self.ranker_for(vocabulary))
+                            rerank=self.rerank, reranker=reranker, ranker=self.ranker_for(vocabulary),
+                            encoder=self.encoder_for(vocabulary))
+
+    def encoder_for(self, vocabulary: str) -> str | None:
+        """The vocabulary's learned encoder when the setting is on and one was learned; else the default."""
+        if not self.learned_retriever or not is_safe_name(vocabulary):
+            return None
+        name = f"{vocabulary}{LEARNED_SUFFIX}"
+        return name if is_safe_name(name) and encoder_folder(self.data_dirs(), name).is_dir() else None
 
     def ranker_for(self, vocabulary: str) -> str | None:
         """The learned ranking the linker uses for ``vocabulary``: one is learned per vocabulary,

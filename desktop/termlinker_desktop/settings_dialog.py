@@ -31,6 +31,10 @@ class SettingsDialog(QDialog):
                                         "teacher's labels (the wizard's page 7); a vocabulary without one "
                                         "is linked as before.")
         self.learned_ranking.setChecked(settings.learned_ranking)
+        self.learned_retriever = QCheckBox("Retrieve with the vocabulary's learned retriever")
+        self.learned_retriever.setToolTip("Fine-tuned on approved mappings (Tools > Learn the Retriever); a "
+                                          "vocabulary without one uses the default encoder.")
+        self.learned_retriever.setChecked(settings.learned_retriever)
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -56,6 +60,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.rerank)
         form.addRow("Re-ranker model:", self.reranker)
         form.addRow(self.learned_ranking)
+        form.addRow(self.learned_retriever)
         form.addRow("CPU threads:", self.threads)
         form.addRow("GPU layers (re-ranker):", self.gpu_layers)
         form.addRow("Candidates per term (top-k):", self.top_k)
@@ -75,7 +80,8 @@ class SettingsDialog(QDialog):
         model = self.reranker.currentText()
         return replace(self._settings, rerank=self.rerank.isChecked(),
                        reranker="" if model == ACTIVE_MODEL else model,
-                       learned_ranking=self.learned_ranking.isChecked(), threads=self.threads.value(),
+                       learned_ranking=self.learned_ranking.isChecked(),
+                       learned_retriever=self.learned_retriever.isChecked(), threads=self.threads.value(),
                        gpu_layers=self.gpu_layers.value(), top_k=self.top_k.value(),
                        bulk_approve_min=self.bulk_min.value(), low_score=self.low_score.value(),
                        data_folder=self.data_folder.text().strip())

@@ -104,11 +104,17 @@ def read_user_gold(path: str | Path) -> list[GoldPair]:
     return [GoldPair(e.term, e.gold, "gold") for e in read_gold_tsv(path)]
 
 
+# A project term's count is how often it occurred in the imported list; the retriever trains on a
+# term that often (as on repeated label rows), but a phrase seen 5,000 times must not take the run over.
+MAX_REVIEW_REPEATS = 20
+
+
 def read_review_decisions(path: str | Path) -> list[GoldPair]:
     from ..project.project import Project
 
     with Project.open(path) as project:
-        return [GoldPair(r.term, r.concept_id, "review") for r in project.rows(status="approved") if r.concept_id]
+        return [GoldPair(r.term, r.concept_id, "review", count=max(1, min(r.count, MAX_REVIEW_REPEATS)))
+                for r in project.iter_rows(status="approved") if r.concept_id]
 
 
 def merge_gold(pairs: Iterable[GoldPair], vocab: Vocabulary) -> tuple[list[GoldPair], dict[str, dict]]:
