@@ -120,14 +120,13 @@ def _rerank_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _linker_config(args: argparse.Namespace, **kwargs):
-    from .linker import LinkerConfig
-    from .rerank.reranker import RerankerConfig
+    """The CLI's flags as the front ends' shared ``LinkOptions``; naming a re-ranker switches re-ranking on."""
+    from .api import LinkOptions, linker_config
 
-    reranker = RerankerConfig(model=args.reranker, threads=args.threads or 2,
-                              n_gpu_layers=getattr(args, "gpu_layers", 0) or 0)
-    return LinkerConfig(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
-                        reranker=reranker, encoder=getattr(args, "encoder", None),
-                        ranker=getattr(args, "ranker", None), **kwargs)
+    options = LinkOptions(vocabulary=args.vocab, threads=args.threads, rerank=args.rerank or bool(args.reranker),
+                          reranker=args.reranker, gpu_layers=getattr(args, "gpu_layers", 0) or 0,
+                          encoder=getattr(args, "encoder", None), ranker=getattr(args, "ranker", None), **kwargs)
+    return linker_config(options, DataDirs.at(getattr(args, "home", None)))
 
 
 def _print_warnings(linker) -> None:

@@ -10,9 +10,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
 
-from termlinker.errors import VocabularyError
-from termlinker.project import ReviewRow, Status
-from termlinker.vocab.model import Concept, Vocabulary
+from termlinker.api import Concept, ReviewRow, Status, Vocabulary, VocabularyError
 
 from .results_model import STATUS_LABELS
 from .vocab_search import VocabularySearch

@@ -19,13 +19,10 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayo
                                QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter,
                                QVBoxLayout, QWidget)
 
-from termlinker.errors import Cancelled, InputError, TermLinkerError
-from termlinker.linker import Linker, LinkerConfig
-from termlinker.paths import DataDirs, is_safe_name
-from termlinker.project import LinkSummary, Project, ReviewRow, Status
-from termlinker.rerank.feature_ranker import saved_ranker_path
-from termlinker.vocab.model import Vocabulary
-from termlinker.vocab.store import VocabularyStore, VocabularySummary
+from termlinker.api import (DEFAULT_BUILTIN, PROJECT_SUFFIX, Cancelled, DataDirs, InputError, Linker, LinkerConfig,
+                            LinkSummary, Project, ReviewRow, Status, TermLinkerError, Vocabulary, VocabularyStore,
+                            VocabularySummary, atomic_open, is_safe_name, learn_ranking_from_project,
+                            learn_retriever_from_project, reranker_names)
 
 from .detail_panel import DetailPanel
 from .eta import Eta
@@ -40,7 +37,7 @@ from .status_line import StatusLine
 from .term_sources import FILE_FILTER, ColumnChoice, TablePreview, is_table, preview_table, read_file, terms_from_text
 
 log = logging.getLogger(__name__)
-PROJECT_SUFFIX = ".tlproj"
+
 PROJECT_FILTER = f"TermLinker projects (*{PROJECT_SUFFIX});;All files (*)"
 REFRESH_SECONDS = 1.0  # how often the table re-reads the project while a run stores batches
 
@@ -319,7 +316,7 @@ class MainWindow(QMainWindow):
             while path.exists():
                 n += 1
                 path = path.with_name(f"untitled-{stamp}-{n}{PROJECT_SUFFIX}")
-            self._set_project(Project.create(path, self.vocab_combo.currentData() or "hpo",
+            self._set_project(Project.create(path, self.vocab_combo.currentData() or DEFAULT_BUILTIN,
                                              top_k=self.settings.top_k))
         return self.project
 
@@ -349,7 +346,7 @@ class MainWindow(QMainWindow):
             if path.exists():
                 # The file dialog already asked whether to replace it.
                 path.unlink()
-            project = Project.create(path, self.vocab_combo.currentData() or "hpo", top_k=self.settings.top_k)
+            project = Project.create(path, self.vocab_combo.currentData() or DEFAULT_BUILTIN, top_k=self.settings.top_k)
         except (TermLinkerError, OSError) as exc:
             self.report("Cannot create the project", exc)
             return
@@ -482,7 +479,7 @@ class MainWindow(QMainWindow):
         if stats.pending == 0:
             self.show_info("Nothing to link", f"All {stats.terms:,} terms are linked. Paste or import more terms.")
             return
-        vocabulary = self.vocab_combo.currentData() or "hpo"
+        vocabulary = self.vocab_combo.currentData() or DEFAULT_BUILTIN
         self.settings = replace(self.settings, vocabulary=vocabulary)
         self._save_settings()
         config = self.settings.linker_config(vocabulary)
@@ -741,9 +738,7 @@ class MainWindow(QMainWindow):
 
     def edit_settings_dialog(self) -> None:
         try:
-            from termlinker.rerank.registry import RerankerRegistry
-
-            rerankers = sorted(RerankerRegistry(self.dirs).models())
+            rerankers = reranker_names(self.dirs)
         except TermLinkerError as exc:
             self.report("Cannot read the re-ranker registry", exc)
             rerankers = []
@@ -807,17 +802,13 @@ class MainWindow(QMainWindow):
         dirs, path = self.dirs, self.project.path
         state = self._run_state = RunState(stage="Indexing the vocabulary")
 
-        target = saved_ranker_path(dirs.models, vocabulary)
-
         def work(progress, cancel):
-            from termlinker.rerank.learn_ranking import learn_and_save
-            from termlinker.vocab.aliases import approved_pairs
-
             linker = Linker(config, dirs=dirs, progress=progress, cancel=cancel)
             state.stage = "Learning from the approved mappings"
-            return learn_and_save(linker, approved_pairs(path), target, [path], progress=progress, cancel=cancel)
+            return learn_ranking_from_project(linker, path, dirs, progress=progress, cancel=cancel)
 
-        def done(ranker) -> None:
+        def done(learned) -> None:
+            ranker, target = learned
             self.apply_settings(replace(self.settings, learned_ranking=True))
             self._linker = self._linker_config = None
             self._update_status_line()
@@ -854,12 +845,9 @@ class MainWindow(QMainWindow):
         state = self._run_state = RunState(stage="Indexing the vocabulary")
 
         def work(progress, cancel):
-            from termlinker.distill.dataset import read_review_decisions
-            from termlinker.distill.learn_retriever import learn_retriever
-
             linker = Linker(config, dirs=dirs, progress=progress, cancel=cancel)
             state.stage = "Learning the retriever"
-            return learn_retriever(read_review_decisions(path), linker, dirs, progress=progress, cancel=cancel)
+            return learn_retriever_from_project(linker, path, dirs, progress=progress, cancel=cancel)
 
         def done(report) -> None:
             self.apply_settings(replace(self.settings, learned_retriever=True))
@@ -921,7 +909,5 @@ def _reviewer() -> str:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    from termlinker.atomic import atomic_open
-
     with open(source, "rb") as src, atomic_open(target, "wb") as dst:
         shutil.copyfileobj(src, dst)

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from termlinker.progress import CancelToken, ProgressFn
+from termlinker.api import CancelToken, ProgressFn
 
 T = TypeVar("T")
 Work = Callable[[ProgressFn, CancelToken], T]

@@ -12,7 +12,7 @@ from enum import IntEnum
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from termlinker.project import ReviewRow, Status
+from termlinker.api import ReviewRow, Status
 
 STATUS_LABELS = {Status.UNCHECKED: "Unchecked", Status.APPROVED: "Approved", Status.FLAGGED: "Flagged",
                  Status.NO_MATCH: "No match"}

@@ -11,13 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from termlinker.atomic import write_text
-from termlinker.distill.learn_retriever import LEARNED_SUFFIX
-from termlinker.linker import LinkerConfig
-from termlinker.models import encoder_folder
-from termlinker.paths import DataDirs, is_safe_name
-from termlinker.rerank.feature_ranker import saved_ranker_path
-from termlinker.rerank.reranker import RerankerConfig
+from termlinker.api import DEFAULT_BUILTIN, DataDirs, LinkerConfig, LinkOptions, learned_encoder_for, linker_config, \
+    saved_ranking_for, write_text
 
 FILE_NAME = "desktop.json"
 MAX_RECENT = 8
@@ -37,7 +32,7 @@ class Settings:
     bulk_approve_min: float = 0.9  # the default of "approve rows scoring at least"
     low_score: float = 0.5  # rows below are shown as doubtful
     data_folder: str = ""  # "" = TERMLINKER_HOME or the platform's user data dir
-    vocabulary: str = "hpo"
+    vocabulary: str = DEFAULT_BUILTIN
     # The distillation wizard's teacher; the API key is never among the settings.
     teacher_base_url: str = ""
     teacher_model: str = ""
@@ -49,26 +44,21 @@ class Settings:
         return DataDirs.at(self.data_folder or None)
 
     def linker_config(self, vocabulary: str, top_k: int | None = None) -> LinkerConfig:
-        threads = self.threads or None
-        reranker = RerankerConfig(model=self.reranker or None, threads=self.threads or 2, n_gpu_layers=self.gpu_layers)
-        return LinkerConfig(vocabulary=vocabulary, threads=threads, top_k=top_k or self.top_k,
-                            rerank=self.rerank, reranker=reranker, ranker=self.ranker_for(vocabulary),
-                            encoder=self.encoder_for(vocabulary))
+        return linker_config(self.link_options(vocabulary, top_k), self.data_dirs())
 
-    def encoder_for(self, vocabulary: str) -> str | None:
-        """The vocabulary's learned encoder when the setting is on and one was learned; else the default."""
-        if not self.learned_retriever or not is_safe_name(vocabulary):
-            return None
-        name = f"{vocabulary}{LEARNED_SUFFIX}"
-        return name if is_safe_name(name) and encoder_folder(self.data_dirs(), name).is_dir() else None
+    def link_options(self, vocabulary: str, top_k: int | None = None) -> LinkOptions:
+        return LinkOptions(vocabulary=vocabulary, threads=self.threads or None, top_k=top_k or self.top_k,
+                           rerank=self.rerank, reranker=self.reranker or None, gpu_layers=self.gpu_layers,
+                           learned_ranking=self.learned_ranking, learned_retriever=self.learned_retriever)
 
     def ranker_for(self, vocabulary: str) -> str | None:
         """The learned ranking the linker uses for ``vocabulary``: one is learned per vocabulary,
         so a vocabulary without one links by retrieval (and the re-ranker) alone."""
-        if not self.learned_ranking or not is_safe_name(vocabulary):  # a vocabulary file has no saved ranking
-            return None
-        path = saved_ranker_path(self.data_dirs().models, vocabulary)
-        return str(path) if path.is_file() else None
+        return saved_ranking_for(self.data_dirs(), vocabulary) if self.learned_ranking else None
+
+    def encoder_for(self, vocabulary: str) -> str | None:
+        """The vocabulary's learned encoder when the setting is on and one was learned; else the default."""
+        return learned_encoder_for(self.data_dirs(), vocabulary) if self.learned_retriever else None
 
     def with_recent(self, path: str | os.PathLike[str]) -> "Settings":
         text = str(Path(path).resolve())

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from termlinker.linker import Linker
-from termlinker.vocab.store import VocabularySummary
+from termlinker.api import Linker, VocabularySummary
 
 from .settings import Settings
 

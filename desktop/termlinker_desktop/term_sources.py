@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from termlinker.errors import InputError
-from termlinker.io.encoding import detect_file_encoding
-from termlinker.io.terms import TermList, read_terms
+from termlinker.api import InputError, TermList, detect_file_encoding, read_terms
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".xlsx")
 TEXT_SUFFIXES = (".txt",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from termlinker.vocab.model import Concept, Vocabulary
+from termlinker.api import Concept, Vocabulary
 
 
 @dataclass

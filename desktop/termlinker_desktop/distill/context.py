@@ -9,14 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from termlinker.distill.label_store import LabelStore
-from termlinker.distill.labelling import LabelPlan
-from termlinker.distill.teacher import TeacherConfig
-from termlinker.distill.validate_reranker import ValidationReport
-from termlinker.distill.wizard_api import Corrections, FineTuneConfig, FineTuneReport, WizardPaths
-from termlinker.linker import Linker, TermCount
-from termlinker.paths import DataDirs
-from termlinker.types import LinkResult
+from termlinker.api import (DEFAULT_BUILTIN, Corrections, DataDirs, FineTuneConfig, FineTuneReport, LabelPlan,
+                            LabelStore, LinkResult, Linker, TeacherConfig, TermCount, ValidationReport, WizardPaths)
 
 KEYRING_SERVICE = "TermLinker teacher"
 
@@ -25,7 +19,7 @@ KEYRING_SERVICE = "TermLinker teacher"
 class WizardContext:
     dirs: DataDirs
     project_path: Path | None = None
-    default_vocabulary: str = "hpo"
+    default_vocabulary: str = DEFAULT_BUILTIN
     training: FineTuneConfig = field(default_factory=FineTuneConfig)
     threads: int = 2
     # page 1

@@ -7,10 +7,8 @@ from urllib.parse import urlparse
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWizardPage
 
-from termlinker.distill.errors import BudgetError
-from termlinker.distill.labelling import check_budget
-from termlinker.distill.wizard_api import label, make_plan, open_linker, plan_records, request_preview, retrieve
-from termlinker.errors import Cancelled
+from termlinker.api import (BudgetError, Cancelled, check_budget, label, make_plan, open_linker, plan_records,
+                            request_preview, retrieve)
 
 from .context import WizardContext
 from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard

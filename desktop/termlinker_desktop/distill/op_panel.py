@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from termlinker.errors import Cancelled, TermLinkerError
+from termlinker.api import Cancelled, TermLinkerError
 
 from ..eta import Eta
 from ..ops import BackgroundOp

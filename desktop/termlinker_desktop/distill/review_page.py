@@ -5,9 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QSpinBox, QTableWidget,
                                QTableWidgetItem, QHBoxLayout, QVBoxLayout, QWizardPage)
 
-from termlinker.distill.label_store import LabelRecord
-from termlinker.distill.wizard_api import NO_MATCH, Corrections, plan_records, review_sample, training_pairs
-from termlinker.errors import TermLinkerError
+from termlinker.api import (Corrections, LabelRecord, NO_MATCH, TermLinkerError, plan_records, review_sample,
+                            training_pairs)
 
 from .context import WizardContext
 from .op_panel import ERROR_STYLE

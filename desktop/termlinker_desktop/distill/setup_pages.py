@@ -10,10 +10,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
                                QWizardPage)
 
-from termlinker.distill.teacher import TeacherConfig
-from termlinker.distill.wizard_api import check_connection, terms_from_file, unreviewed_terms
-from termlinker.errors import TermLinkerError
-from termlinker.vocab.store import VocabularyStore
+from termlinker.api import (TeacherConfig, TermLinkerError, VocabularyStore, check_connection, terms_from_file,
+                            unreviewed_terms)
 
 from ..term_sources import FILE_FILTER
 from .context import WizardContext, keyring_available, keyring_get, keyring_set
@@ -110,7 +108,7 @@ class TermsPage(QWizardPage):
 
 
 def raise_input(message: str) -> None:
-    from termlinker.errors import InputError
+    from termlinker.api import InputError
 
     raise InputError(message)
 

@@ -7,10 +7,8 @@ import html
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
                                QWizardPage)
 
-from termlinker.distill.train_retriever import check_name
-from termlinker.distill.wizard_api import (activate, discard, fine_tune, free_name, learn_ranking_from_labels,
-                                           validate)
-from termlinker.errors import Cancelled, InputError, TermLinkerError
+from termlinker.api import (Cancelled, InputError, TermLinkerError, activate, check_name, discard, fine_tune, free_name,
+                            learn_ranking_from_labels, validate)
 
 from .context import WizardContext
 from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard
@@ -133,7 +131,7 @@ def summary_lines(report) -> list[str]:
 
 
 def ctx_records(ctx: WizardContext):
-    from termlinker.distill.wizard_api import plan_records
+    from termlinker.api import plan_records
 
     return plan_records(ctx.plan, ctx.store) if ctx.plan is not None and ctx.store is not None else []
 

@@ -14,8 +14,7 @@ from typing import Any
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
-from termlinker.distill.wizard_api import FineTuneConfig
-from termlinker.paths import DataDirs
+from termlinker.api import DataDirs, FineTuneConfig
 
 from ..settings import Settings
 from .context import WizardContext
