@@ -4,7 +4,8 @@ configuration (the CLI's flags and the desktop's settings give the same linker f
 from __future__ import annotations
 
 from termlinker.api import LinkOptions, linker_config, saved_ranker_path
-from termlinker.cli import build_parser, _linker_config
+from termlinker.cli import build_parser
+from termlinker.cli.common import linker_config_from_args
 from termlinker.models import encoder_folder
 
 
@@ -42,6 +43,6 @@ def test_the_cli_and_the_desktop_settings_build_the_same_config(home):
 
     args = build_parser().parse_args(["--home", str(home.root), "--threads", "3", "link", "t.txt", "--vocab", "tiny",
                                       "--reranker", "mine"])
-    cli = _linker_config(args, top_k=10)
+    cli = linker_config_from_args(args, top_k=10)
     gui = Settings(rerank=True, reranker="mine", threads=3, data_folder=str(home.root)).linker_config("tiny")
     assert cli == gui

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from termlinker.atomic import sha256_file
-from termlinker.bench import bench_terms
+from termlinker.cli.bench import bench_terms
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.runner import evaluate_askapatient
 from termlinker.linker import Linker, LinkerConfig

@@ -97,7 +97,7 @@ def test_cli_train_retriever_needs_a_dataset(home, tiny_vocab_path, tmp_path, ca
 
 
 def test_distill_modules_do_not_import_torch_at_import_time():
-    code = ("import sys, termlinker.distill.dataset, termlinker.distill.train_retriever, termlinker.distill.cli;"
+    code = ("import sys, termlinker.distill.dataset, termlinker.distill.train_retriever, termlinker.cli.distill;"
             "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

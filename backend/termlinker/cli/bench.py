@@ -12,19 +12,21 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from ..overwrite import refuse_for_command
+from ..paths import DataDirs
+from .common import Commands
 
-from .atomic import write_text
-from .linker import Linker, LinkerConfig, TermCount
-from .overwrite import refuse_for_command
-from .paths import DataDirs
+if TYPE_CHECKING:
+    import resource
+
+    from ..linker import Linker
 
 TARGETS = {"index_build_s": 60.0, "terms_per_s": 1000.0, "cold_start_s": 2.0, "peak_rss_mb": 600.0,
            "hnsw_recall_at_10": 0.99}
@@ -73,7 +75,21 @@ def _child_run(module: str | None, argv: list[str], env: dict[str, str]) -> tupl
     return wall, (int(text) / 1024.0 if text else float("nan"))
 
 
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="speed, memory and index recall figures (writes JSON)")
+    bench.add_argument("--vocab", default="hpo")
+    bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
+    bench.add_argument("--json", default="bench-retriever.json")
+
+
 def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
+    import resource  # Unix only: imported when the bench runs, not when the command line starts
+
+    import numpy as np
+
+    from ..atomic import write_text
+    from ..linker import Linker, LinkerConfig, TermCount
+
     refuse_for_command(args, "json", ("vocab",))
     threads = args.threads or os.cpu_count() or 1
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -85,7 +101,7 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
         scratch = DataDirs(Path(tmp))
         scratch.ensure()
         (scratch.models / "encoders").mkdir(parents=True, exist_ok=True)
-        from .models import ensure_encoder
+        from ..models import ensure_encoder
 
         os.symlink(ensure_encoder(dirs.ensure()), scratch.models / "encoders" / "minilm")
         for sub in ("vocabularies",):  # reuse the converted built-in vocabulary cache
@@ -136,7 +152,7 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
               f"({results['hnsw_speedup_vs_exact']:.1f}x faster than exact)")
 
         # 4. fp32 vs int8 encoder: speed and agreement on the same inputs.
-        from .retrieval.encoder import OnnxEncoder
+        from ..retrieval.encoder import OnnxEncoder
 
         variants = {}
         for variant in ("fp32", "int8"):
@@ -178,3 +194,6 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
     write_text(args.json, json.dumps(results, indent=2))
     print(f"wrote {args.json}")
     return 0
+
+
+COMMANDS: Commands = {"bench": run_retriever_bench}

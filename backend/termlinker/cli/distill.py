@@ -1,4 +1,5 @@
-"""``termlinker distill ...``: the command-line face of distillation (part 1: ``distill label``)."""
+"""``termlinker distill label | dataset | train-retriever | train-reranker``: the command-line face of
+distillation (teacher labels, data sets, and training the retriever and the re-ranker)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 from ..errors import InputError
 from ..overwrite import path_arguments, refuse_output_over_inputs, refuse_two_outputs_in_one_file
 from ..paths import DataDirs
-from ..progress import ProgressBar
+from .common import Commands, add_group, bar, print_warnings, say
 
 
-def add_distill_parser(sub: argparse._SubParsersAction) -> None:
-    distill = sub.add_parser("distill", help="label terms with a teacher LLM once, to train the local models")
-    dsub = distill.add_subparsers(dest="distill_command", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    dsub = add_group(sub, "distill", help="label terms with a teacher LLM once, to train the local models")
     label = dsub.add_parser("label", help="ask a teacher (OpenAI-compatible) to pick a candidate for each term")
     label.add_argument("terms", help=".txt (one term a line) or .csv/.tsv of unannotated terms")
     label.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
@@ -101,25 +101,13 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("--no-activate", action="store_true", help="register the model but never activate it")
 
 
-def run_distill(args: argparse.Namespace, dirs: DataDirs) -> int:
-    if args.distill_command == "label":
-        return _label(args, dirs)
-    if args.distill_command == "dataset":
-        return _dataset(args, dirs)
-    if args.distill_command == "train-retriever":
-        return _train_retriever(args, dirs)
-    if args.distill_command == "train-reranker":
-        return _train_reranker(args, dirs)
-    raise AssertionError(args.distill_command)
-
-
 def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..distill.label_store import LabelStore
+    from ..distill.labelling import LabellingRun, check_budget, export_labels, plan_labelling
+    from ..distill.teacher import TeacherClient, TeacherConfig
+    from ..distill.teacher_prompt import load_teacher_prompt
     from ..io.terms import read_terms
     from ..linker import Linker, LinkerConfig, TermCount
-    from .label_store import LabelStore
-    from .labelling import LabellingRun, check_budget, export_labels, plan_labelling
-    from .teacher import TeacherClient, TeacherConfig
-    from .teacher_prompt import load_teacher_prompt
 
     store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
     # Before the key is read or a term retrieved: a refused command has sent nothing and written nothing.
@@ -136,35 +124,34 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
                            json_mode=not args.no_json_mode)
     client = TeacherClient(config)  # fails early, before any retrieval, when the key variable is unset
     terms = read_terms(args.terms, column=args.column)
-    quiet = args.quiet
     linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
-                    progress=ProgressBar("indexing", enabled=not quiet))
+                    progress=bar(args, "indexing"))
     results = linker.link((TermCount(t, c) for t, c in terms.counts.items()), top_k=args.top_k,
-                          progress=ProgressBar("retrieving", enabled=not quiet), total=len(terms))
+                          progress=bar(args, "retrieving"), total=len(terms))
     prompt = load_teacher_prompt()
     with LabelStore(store_path) as store:
         plan = plan_labelling(results, store, prompt, args.model, args.price_per_1k_tokens, args.budget,
                               config.max_tokens)
         for line in plan.lines():
-            print(f"termlinker: {line}", file=sys.stderr)
-        print(f"termlinker: label store {store_path}", file=sys.stderr)
+            say(line)
+        say(f"label store {store_path}")
         check_budget(plan, args.allow_partial)
         if plan.to_ask and not args.yes and not _confirm():
-            print("termlinker: nothing sent.", file=sys.stderr)
+            say("nothing sent.")
             return 1
-        bar = ProgressBar("labelling", enabled=not quiet)
+        labelling = bar(args, "labelling")
         finished = False
         try:
-            summary = LabellingRun(plan, client, store, args.concurrency, progress=bar).run()
+            summary = LabellingRun(plan, client, store, args.concurrency, progress=labelling).run()
             finished = True
         finally:
-            bar.close()
+            labelling.close()
             client.close()
             # Whatever was answered is usable even after a failure; a failed run with no answer at
             # all leaves an earlier labels file as it was instead of emptying it.
             export_labels(plan, store, args.output, replace_with_nothing=finished)
     for line in summary.lines():
-        print(f"termlinker: {line}", file=sys.stderr)
+        say(line)
     return 0
 
 
@@ -175,11 +162,11 @@ def _confirm() -> bool:
 
 
 def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..distill.dataset import FILES, MANIFEST, DatasetConfig, build_dataset, merge_gold, read_review_decisions, \
+        read_teacher_labels, read_user_gold
+    from ..distill.train_reranker import base_template
     from ..linker import Linker, LinkerConfig
     from ..vocab.store import VocabularyStore
-    from .dataset import FILES, MANIFEST, DatasetConfig, build_dataset, merge_gold, read_review_decisions, \
-        read_teacher_labels, read_user_gold
-    from .train_reranker import base_template
 
     if not (args.labels or args.gold or args.project):
         raise InputError("Give at least one of --labels, --gold or --project.")
@@ -198,21 +185,20 @@ def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
         pairs += read_teacher_labels(args.labels)
     merged, stats = merge_gold(pairs, vocab)
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
-                    vocabulary=vocab, progress=ProgressBar("indexing", enabled=not args.quiet))
+                    vocabulary=vocab, progress=bar(args, "indexing"))
     manifest = build_dataset(merged, linker, args.output,
                              DatasetConfig(val_share=args.val_share, negatives=args.negatives),
                              template=base_template(dirs, args.reranker), source_stats=stats)
     for source, counts in manifest.sources.items():
         if counts["read"]:
-            print(f"termlinker: {source}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
-    print("termlinker: wrote " + ", ".join(f"{k} {v}" for k, v in manifest.counts.items()) + f" to {args.output}",
-          file=sys.stderr)
+            say(f"{source}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    say("wrote " + ", ".join(f"{k} {v}" for k, v in manifest.counts.items()) + f" to {args.output}")
     return 0
 
 
 def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..distill.train_retriever import RetrieverTrainConfig, train_retriever
     from ..vocab.store import VocabularyStore
-    from .train_retriever import RetrieverTrainConfig, train_retriever
 
     from_pairs = bool(args.project or args.gold)
     if bool(args.dataset) == from_pairs:
@@ -223,27 +209,26 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
              "patience": args.patience, "early_stopping": args.early_stopping}
     config = RetrieverTrainConfig(**{k: v for k, v in given.items() if v is not None}, threads=args.threads,
                                   hard_negatives=not args.no_hard_negatives, repeat_by_count=not args.once_per_term)
-    bar = ProgressBar("training", enabled=not args.quiet)
+    training = bar(args, "training")
     try:
         if from_pairs:
-            report = _learn_from_pairs(args, dirs, vocab, config, bar)
+            report = _learn_from_pairs(args, dirs, vocab, config, training)
         else:
             report = train_retriever(args.dataset, vocab, dirs, args.name, config, base_encoder=args.base,
-                                     progress=bar)
+                                     progress=training)
     finally:
-        bar.close()
-    for warning in report.warnings:
-        print(f"termlinker: warning: {warning}", file=sys.stderr)
+        training.close()
+    print_warnings(report.warnings)
     print("\n".join(report.lines()))
     print(f"The new encoder is not the default. Use it with: termlinker link ... --encoder {report.name}"
           f" (or termlinker evaluate ... --encoder {report.name})")
     return 0
 
 
-def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, bar):
+def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, progress):
+    from ..distill.dataset import read_review_decisions, read_user_gold
+    from ..distill.learn_retriever import learn_retriever
     from ..linker import Linker, LinkerConfig
-    from .dataset import read_review_decisions, read_user_gold
-    from .learn_retriever import learn_retriever
 
     if args.base:
         raise InputError("--base applies to a data folder; learning from --project or --gold always starts "
@@ -251,15 +236,15 @@ def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, b
     pairs = (read_review_decisions(args.project) if args.project else []) + \
         (read_user_gold(args.gold) if args.gold else [])
     linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads), dirs=dirs, vocabulary=vocab,
-                    progress=ProgressBar("indexing", enabled=not args.quiet))
-    return learn_retriever(pairs, linker, dirs, args.name, config, progress=bar)
+                    progress=bar(args, "indexing"))
+    return learn_retriever(pairs, linker, dirs, args.name, config, progress=progress)
 
 
 def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..distill.gguf_export import EXPORT_KINDS
+    from ..distill.train_reranker import RerankerTrainConfig, train_reranker
+    from ..distill.validate_reranker import validate_and_register
     from ..vocab.store import VocabularyStore
-    from .gguf_export import EXPORT_KINDS
-    from .train_reranker import RerankerTrainConfig, train_reranker
-    from .validate_reranker import validate_and_register
 
     kinds = tuple(k.strip() for k in args.quantize.split(",") if k.strip())
     unknown = [k for k in kinds if k not in EXPORT_KINDS]
@@ -269,24 +254,27 @@ def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     config = RerankerTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                  lora_r=args.lora_r, lora_alpha=2 * args.lora_r, max_examples=args.max_examples,
                                  threads=args.threads, quantizations=kinds, loss=args.loss)
-    bar = ProgressBar("training", enabled=not args.quiet)
+    training = bar(args, "training")
     try:
-        report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=bar)
+        report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=training)
     finally:
-        bar.close()
-    for warning in report.warnings:
-        print(f"termlinker: warning: {warning}", file=sys.stderr)
+        training.close()
+    print_warnings(report.warnings)
     print("\n".join(report.lines()))
     from ..rerank.registry import RerankerRegistry
 
     base = RerankerRegistry(dirs).resolve(args.base)
-    bar = ProgressBar("validating", enabled=not args.quiet)
+    validating = bar(args, "validating")
     try:
         validation = validate_and_register(args.dataset, vocab, dirs, report.name, report.files, base.base_model,
                                            base.prompt_version, encoder=args.encoder, threads=args.threads or 2,
-                                           activate=not args.no_activate, progress=bar,
+                                           activate=not args.no_activate, progress=validating,
                                            base_path=report.base_path)
     finally:
-        bar.close()
+        validating.close()
     print("\n".join(validation.lines()))
     return 0
+
+
+COMMANDS: Commands = {"distill": {"label": _label, "dataset": _dataset, "train-retriever": _train_retriever,
+                                  "train-reranker": _train_reranker}}

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
-import sys
 
-from .errors import InputError
-from .paths import DataDirs
+from ..errors import InputError
+from ..paths import DataDirs
+from .common import Commands, add_group, bar, linker_config_from_args, print_warnings, rerank_options, say
 
 STATUSES = ("approved", "flagged", "no_match", "unchecked")
 
 
-def add_project_parser(sub: argparse._SubParsersAction, rerank_options) -> None:
-    project = sub.add_parser("project", help="review projects: link, review and export in one file")
-    psub = project.add_subparsers(dest="project_command", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    psub = add_group(sub, "project", help="review projects: link, review and export in one file")
 
     new = psub.add_parser("new", help="create a project file")
     new.add_argument("file")
@@ -73,29 +73,35 @@ def add_project_parser(sub: argparse._SubParsersAction, rerank_options) -> None:
     export.add_argument("--target-vocabulary-id", help="OMOP target_vocabulary_id (default: from the vocabulary)")
 
 
-def run_project(args: argparse.Namespace, dirs: DataDirs) -> int:
-    from .project import Project
+def _new(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..project import Project
 
-    if args.project_command == "new":
-        if args.top_k < 1:
-            raise InputError("--top-k must be at least 1.")
-        terms = _read(args.terms, args.column) if args.terms else None
-        with Project.create(args.file, args.vocab, top_k=args.top_k) as project:
-            added = project.add_terms(terms) if terms is not None else 0
-        print(f"created {args.file} for vocabulary {args.vocab} with {added} terms")
-        return 0
-    with Project.open(args.file) as project:
-        handler = {"add": _add, "link": _link, "status": _status, "rows": _rows, "approve": _approve,
-                   "decide": _decide, "comment": _comment, "export": _export}[args.project_command]
-        return handler(project, args, dirs)
+    if args.top_k < 1:
+        raise InputError("--top-k must be at least 1.")
+    terms = _read(args.terms, args.column) if args.terms else None
+    with Project.create(args.file, args.vocab, top_k=args.top_k) as project:
+        added = project.add_terms(terms) if terms is not None else 0
+    print(f"created {args.file} for vocabulary {args.vocab} with {added} terms")
+    return 0
+
+
+def _in_project(command):
+    """A handler for a command on an existing project: ``command(project, args, dirs)``, the file open."""
+    @functools.wraps(command)
+    def handler(args: argparse.Namespace, dirs: DataDirs) -> int:
+        from ..project import Project
+
+        with Project.open(args.file) as project:
+            return command(project, args, dirs)
+
+    return handler
 
 
 def _read(path: str, column: str | None):
-    from .io.terms import read_terms
+    from ..io.terms import read_terms
 
     terms = read_terms(path, column=column)
-    for warning in terms.warnings:
-        print(f"termlinker: note: {warning}", file=sys.stderr)
+    print_warnings(terms.warnings, "note")
     return terms
 
 
@@ -115,23 +121,22 @@ def _add(project, args, dirs) -> int:
 
 
 def _link(project, args, dirs) -> int:
-    from .cli import _bar, _linker_config, _print_warnings
-    from .linker import Linker
+    from ..linker import Linker
 
     info = project.info()
-    args.vocab = info.vocabulary  # _linker_config reads it from the namespace
-    linker = Linker(_linker_config(args, top_k=info.top_k), dirs=dirs, progress=_bar(args, "indexing"))
-    _print_warnings(linker)
-    bar = _bar(args, "linking ")
+    linker = Linker(linker_config_from_args(args, vocabulary=info.vocabulary, top_k=info.top_k), dirs=dirs,
+                    progress=bar(args, "indexing"))
+    print_warnings(linker.warnings)
+    linking = bar(args, "linking ")
     try:
-        summary = project.link(linker, progress=bar, relink=args.relink)
+        summary = project.link(linker, progress=linking, relink=args.relink)
     except KeyboardInterrupt:
-        bar.close()
+        linking.close()
         stats = project.stats()
-        print(f"termlinker: interrupted; {stats.linked} of {stats.terms} terms are linked and saved. "
-              "Run 'project link' again to go on.", file=sys.stderr)
+        say(f"interrupted; {stats.linked} of {stats.terms} terms are linked and saved. "
+            "Run 'project link' again to go on.")
         return 130
-    bar.close()
+    linking.close()
     print(f"linked {summary.linked} terms ({summary.skipped} already linked) to {linker.description}")
     return 0
 
@@ -185,7 +190,7 @@ def _decide(project, args, dirs) -> int:
 
 def _concept_name(vocabulary: str, concept_id: str, dirs: DataDirs) -> str:
     """A manual concept must exist in the project's vocabulary."""
-    from .vocab.store import VocabularyStore
+    from ..vocab.store import VocabularyStore
 
     return VocabularyStore(dirs.ensure()).get(vocabulary).get(concept_id).canonical_name
 
@@ -202,3 +207,9 @@ def _export(project, args, dirs) -> int:
                        target_vocabulary_id=args.target_vocabulary_id)
     print(f"wrote {n} terms to {args.output}")
     return 0
+
+
+COMMANDS: Commands = {"project": {"new": _new, "add": _in_project(_add), "link": _in_project(_link),
+                                  "status": _in_project(_status), "rows": _in_project(_rows),
+                                  "approve": _in_project(_approve), "decide": _in_project(_decide),
+                                  "comment": _in_project(_comment), "export": _in_project(_export)}}

@@ -1,19 +1,17 @@
-"""`termlinker ranker ...`: learn a ranking from labelled terms (rerank.learn_ranking)."""
+"""``termlinker ranker train``: learn a ranking from labelled terms (rerank.learn_ranking)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .errors import InputError
-from .overwrite import refuse_for_command
-from .paths import DataDirs
-from .progress import ProgressBar
+from ..errors import InputError
+from ..overwrite import refuse_for_command
+from ..paths import DataDirs
+from .common import Commands, add_group, bar, say
 
 
-def add_ranker_parser(sub: argparse._SubParsersAction) -> None:
-    ranker = sub.add_parser("ranker", help="learn how to order candidates from labelled terms")
-    rsub = ranker.add_subparsers(dest="ranker_command", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    rsub = add_group(sub, "ranker", help="learn how to order candidates from labelled terms")
     train = rsub.add_parser("train", help="fit a ranking on gold pairs and approved review decisions")
     train.add_argument("--vocab", default="hpo", help="vocabulary the pairs' concept ids belong to (default: hpo)")
     train.add_argument("--pairs", action="append", required=True, metavar="FILE",
@@ -26,12 +24,12 @@ def add_ranker_parser(sub: argparse._SubParsersAction) -> None:
                        help="weight of an LLM re-ranker's margin after this ranking (--rerank); default 0.5")
 
 
-def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
-    from .linker import Linker, LinkerConfig
-    from .rerank.feature_ranker import saved_ranker_path
-    from .rerank.learn_ranking import learn_and_save
-    from .vocab.aliases import read_alias_sources
-    from .vocab.store import VocabularyStore
+def train_ranking(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..linker import Linker, LinkerConfig
+    from ..rerank.feature_ranker import saved_ranker_path
+    from ..rerank.learn_ranking import learn_and_save
+    from ..vocab.aliases import read_alias_sources
+    from ..vocab.store import VocabularyStore
 
     if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
         raise InputError("--llm-weight must be between 0 and 100 (0: the re-ranker does not change the order).")
@@ -42,13 +40,16 @@ def run_ranker(args: argparse.Namespace, dirs: DataDirs) -> int:
     path = args.output or saved_ranker_path(dirs.models, name)  # an unusable name is refused before indexing
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
-                    vocabulary=vocabulary, progress=ProgressBar("indexing", enabled=not args.quiet))
-    ranker = learn_and_save(linker, pairs, path, args.pairs, progress=ProgressBar("linking ", enabled=not args.quiet),
+                    vocabulary=vocabulary, progress=bar(args, "indexing"))
+    ranker = learn_and_save(linker, pairs, path, args.pairs, progress=bar(args, "linking "),
                             llm_weight=args.llm_weight)
     held = ranker.trained_on["held_out"]
-    print(f"termlinker: ranking learned from {ranker.trained_on['terms']} labelled terms "
-          f"({ranker.trained_on['lists_with_gold']} had their concept among the candidates); held-out "
-          f"{held['terms']} terms: Acc@1 {held['retriever_acc1']:.3f} retriever alone, "
-          f"{held['ranker_acc1']:.3f} with the ranking. Saved to {path}; use it with --ranker "
-          f"{path if args.output else name}.", file=sys.stderr)
+    say(f"ranking learned from {ranker.trained_on['terms']} labelled terms "
+        f"({ranker.trained_on['lists_with_gold']} had their concept among the candidates); held-out "
+        f"{held['terms']} terms: Acc@1 {held['retriever_acc1']:.3f} retriever alone, "
+        f"{held['ranker_acc1']:.3f} with the ranking. Saved to {path}; use it with --ranker "
+        f"{path if args.output else name}.")
     return 0
+
+
+COMMANDS: Commands = {"ranker": {"train": train_ranking}}
