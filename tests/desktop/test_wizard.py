@@ -150,7 +150,7 @@ def test_end_to_end_with_a_real_llama_cpp_teacher(qtbot, project_window, llama_t
     wizard.accept()
 
     window.settings = wizard.teacher_settings(window.settings)
-    window._save_settings()
+    window.save_settings()
     assert load_settings(tmp_path / "config" / "desktop.json").teacher_base_url == llama_teacher
     for path in files_under(tmp_path):
         assert API_KEY.encode() not in path.read_bytes(), path
