@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 # Plain data types, errors and helpers a front end holds or catches.
 from .atomic import atomic_open, write_text
-from .distill.dataset import GoldPair, read_review_decisions
+from .labels import LabelledPair, read_labelled_pairs, read_review_decisions
 from .distill.errors import BudgetError
 from .distill.label_store import LabelRecord, LabelStore
 from .distill.labelling import LabelPlan, check_budget
@@ -64,7 +64,7 @@ class LinkOptions:
     learned_ranking: bool = False  # the vocabulary's saved ranking (models/rankers/<vocabulary>.json), if any
     learned_retriever: bool = False  # the vocabulary's learned encoder (<vocabulary>-learned), if any
     enrich_from: tuple[str, ...] = ()
-    aliases_from: tuple[str, ...] = ()
+    aliases_from: tuple[str, ...] = ()  # label files (gold TSV, .tlproj, teacher .jsonl) learned as synonyms
     split_multi: bool = False
 
 
@@ -77,7 +77,7 @@ def linker_config(options: LinkOptions, dirs: DataDirs) -> LinkerConfig:
                                   if options.learned_retriever else None)
     return LinkerConfig(vocabulary=options.vocabulary, threads=options.threads, top_k=options.top_k,
                         rerank=options.rerank, reranker=reranker, encoder=encoder, ranker=ranker,
-                        enrich_from=options.enrich_from, aliases_from=options.aliases_from,
+                        enrich_from=options.enrich_from, aliases=tuple(read_labelled_pairs(options.aliases_from)),
                         split_multi=options.split_multi)
 
 
@@ -109,10 +109,9 @@ def learn_ranking_from_project(linker: Linker, project: str | Path, dirs: DataDi
     """A ranking learned from the project's approved mappings over ``linker`` (give it no ranking and no
     re-ranker), saved as the vocabulary's (``termlinker ranker train --pairs PROJECT``). Returns (ranker, path)."""
     from .rerank.learn_ranking import learn_and_save
-    from .vocab.aliases import AliasPair
 
     path = saved_ranker_path(dirs.models, linker.vocabulary.info.name)
-    pairs = [AliasPair(p.term, p.concept_id) for p in read_review_decisions(project)]
+    pairs = read_review_decisions(project)
     return learn_and_save(linker, pairs, path, [str(project)], progress=progress, cancel=cancel), path
 
 
@@ -130,13 +129,13 @@ __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms",
-    "detect_file_encoding", "read_review_decisions", "check_name", "check_budget",
+    "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",
     "training_pairs", "unreviewed_terms", "validate",
     # data types
-    "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "GoldPair", "LabelPlan",
+    "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
     "LabelRecord", "LabelStore", "LinkResult", "LinkSummary", "Linker", "LinkerConfig", "NO_MATCH", "Project",
     "PROJECT_SUFFIX", "RerankerConfig", "RetrieverTrainReport", "ReviewRow", "Status", "TeacherConfig", "TermCount",
     "TermList", "ValidationReport", "Vocabulary", "VocabularyStore", "VocabularySummary", "WizardPaths",

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
@@ -16,6 +17,9 @@ from .retrieval.index import IndexParams
 from .retrieval.retriever import FusionConfig, Retriever
 from .types import Candidate, LinkResult
 from .vocab.model import Vocabulary
+
+if TYPE_CHECKING:
+    from .labels import LabelledPair
 
 MAX_TERM_CHARS = 256
 TIE_DEPTH = 5  # candidates searched per part of a split term
@@ -39,9 +43,9 @@ class LinkerConfig:
     rerank: bool = False  # re-rank the top-k with the local LLM (see rerank/)
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     split_multi: bool = False  # also link each sub-span of a term (text.split_terms) -> LinkResult.concepts
-    # Labelled pairs learned as synonyms (vocab.aliases): gold files (term<TAB>concept id) and
-    # review projects (.tlproj, approved decisions).
-    aliases_from: tuple[str, ...] = ()
+    # Labelled pairs learned as synonyms (vocab.aliases), already read (termlinker.labels): the
+    # linker reads no label files.
+    aliases: tuple["LabelledPair", ...] = ()
     # A ranking learned from labelled pairs (rerank.learn_ranking; `termlinker ranker train`): a
     # FeatureRanker JSON file, or its name under models/rankers, that reorders the retriever's top
     # candidates before the LLM (if any) sees them.
@@ -74,7 +78,7 @@ class Linker:
             for source in config.enrich_from:
                 vocabulary, _ = enrich_with(vocabulary, store.get(source))
         self.warnings: list[str] = []  # problems the caller should show (the CLI prints them on stderr)
-        if config.aliases_from:
+        if config.aliases:
             vocabulary = self._learn(vocabulary)
         self.vocabulary = vocabulary
         self.ranker: FeatureRanker | None = None
@@ -99,9 +103,9 @@ class Linker:
             self.reranker = self._open_reranker()
 
     def _learn(self, vocabulary: Vocabulary) -> Vocabulary:
-        from .vocab.aliases import learn_aliases, read_alias_sources
+        from .vocab.aliases import learn_aliases
 
-        learned, report = learn_aliases(vocabulary, read_alias_sources(self.config.aliases_from))
+        learned, report = learn_aliases(vocabulary, self.config.aliases)
         if report.unknown_concepts:
             self.warnings.append(f"{report.unknown_concepts} labelled pair(s) name concepts that are not in "
                                  f"{vocabulary.info.name!r} and were not learned; check that the gold files and "

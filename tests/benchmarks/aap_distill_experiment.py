@@ -35,7 +35,8 @@ from pathlib import Path
 
 from bench_common import FoldFiles, folds, reranker_name
 from termlinker.distill.gguf_export import ADAPTER
-from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold, read_teacher_labels
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import LabelledPair, read_teacher_labels
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, export_labels, plan_labelling
 from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
@@ -159,7 +160,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
 
     # 1) retriever fine-tuned on the gold share (reused when this home already trained it)
     began = time.monotonic()
-    pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in gold], vocab)
+    pairs, stats = merge_gold([LabelledPair(e.term, e.gold, "gold") for e in gold], vocab)
     build_dataset(pairs, zero, work / "retriever-ds", DatasetConfig(), source_stats=stats)
     encoder = f"aap-f{fold}-s{args.share:g}"
     train_retriever(work / "retriever-ds", vocab, dirs, encoder,
@@ -184,7 +185,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
 
     # 3) re-ranker data and distillation
     began = time.monotonic()
-    pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in gold] + teacher, vocab)
+    pairs, stats = merge_gold([LabelledPair(e.term, e.gold, "gold") for e in gold] + teacher, vocab)
     registry = RerankerRegistry(dirs)
     base = registry.resolve(args.base)
     ds = files.dataset

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold, read_user_gold
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import read_gold_tsv
 from termlinker.distill.train_retriever import RetrieverTrainConfig, train_retriever
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.runner import evaluate_askapatient
@@ -39,7 +40,7 @@ def run_fold(fold: int, share: float, data_dir: str, dirs: DataDirs, config: Ret
         gold = Path(tmp) / "gold.tsv"
         gold.write_text("".join(f"{e.term}\t{e.gold}\n" for e in chosen), encoding="utf-8")
         zero = Linker(LinkerConfig(vocabulary="askapatient", threads=config.threads), dirs=dirs, vocabulary=vocab)
-        pairs, stats = merge_gold(read_user_gold(gold), vocab)
+        pairs, stats = merge_gold(read_gold_tsv(gold), vocab)
         build_dataset(pairs, zero, Path(tmp) / "ds", DatasetConfig(), source_stats=stats)
         name = f"aap-f{fold}-s{share:g}"
         started = time.monotonic()

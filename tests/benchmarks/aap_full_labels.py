@@ -21,14 +21,15 @@ import time
 from dataclasses import replace
 
 from bench_common import folds as parse_folds
-from termlinker.distill.dataset import GoldPair
+from termlinker.labels import LabelledPair
 from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_retriever import RetrieverTrainConfig
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.runner import evaluate_askapatient
+from termlinker.labels import LabelledPair
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
-from termlinker.vocab.aliases import AliasPair, learn_aliases
+from termlinker.vocab.aliases import learn_aliases
 
 
 def scores(linker: Linker, fold: int, args) -> dict:
@@ -55,7 +56,7 @@ def main() -> None:
     rows = []
     for fold in parse_folds(args.folds):
         train = askapatient_split(fold, "train", args.data_dir)
-        learned, _ = learn_aliases(vocab, (AliasPair(e.term, e.gold) for e in train))
+        learned, _ = learn_aliases(vocab, (LabelledPair(e.term, e.gold) for e in train))
         plain = LinkerConfig(vocabulary="askapatient", threads=args.threads)
         variants = {"zero-shot": Linker(plain, dirs=dirs, vocabulary=vocab),
                     "+ aliases": Linker(plain, dirs=dirs, vocabulary=learned)}
@@ -63,7 +64,7 @@ def main() -> None:
         if fold in train_folds:
             began = time.monotonic()
             config = RetrieverTrainConfig(epochs=args.epochs, threads=args.threads)
-            report = learn_retriever([GoldPair(e.term, e.gold, "gold") for e in train], variants["zero-shot"], dirs,
+            report = learn_retriever([LabelledPair(e.term, e.gold, "gold") for e in train], variants["zero-shot"], dirs,
                                      f"aap-full-f{fold}-e{args.epochs}", config)
             row["timings_s"]["fine_tune"] = round(time.monotonic() - began, 1)
             row["pairs"], row["steps"] = report.pairs, report.steps

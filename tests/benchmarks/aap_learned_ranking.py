@@ -26,15 +26,15 @@ import time
 from pathlib import Path
 
 from bench_common import FoldFiles, experiment_parser, link_scores, reranker_model, run_folds
-from termlinker.distill.dataset import read_teacher_labels
+from termlinker.labels import read_teacher_labels
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
+from termlinker.labels import LabelledPair
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.rerank.learn_ranking import learn_ranking
 from termlinker.rerank.registry import DEFAULT_RERANKER
 from termlinker.rerank.reranker import RerankerConfig
 from termlinker.text import normalise
-from termlinker.vocab.aliases import AliasPair
 
 
 def run_fold(fold: int, args, dirs: DataDirs) -> dict:
@@ -48,7 +48,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     with open(dataset / "retriever_val.jsonl", encoding="utf-8") as fh:
         val = [(r["term"], r["concept_id"]) for r in map(json.loads, fh) if r["concept_id"] in vocab]
     held = {normalise(t) for t, _ in val}
-    pairs = [AliasPair(e.term, e.gold) for e in gold] + [AliasPair(x.term, x.concept_id) for x in teacher]
+    pairs = [LabelledPair(e.term, e.gold) for e in gold] + [LabelledPair(x.term, x.concept_id) for x in teacher]
 
     encoder = f"aap-f{fold}-s{args.share:g}"
     base = LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads)

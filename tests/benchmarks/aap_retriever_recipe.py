@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import LabelledPair
 from termlinker.distill.train_retriever import RetrieverTrainConfig, train_retriever
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.runner import evaluate_askapatient
@@ -78,7 +79,7 @@ def main() -> None:
     for fold in parse_folds(args.folds):
         train = askapatient_split(fold, "train", args.data_dir)
         chosen = random.Random(0).sample(train, max(1, round(args.share * len(train))))
-        pairs, stats = merge_gold([GoldPair(e.term, e.gold, "gold") for e in chosen], vocab)
+        pairs, stats = merge_gold([LabelledPair(e.term, e.gold, "gold") for e in chosen], vocab)
         rows.append({"fold": fold, "variant": "zero-shot",
                      "validation": scores(evaluate_askapatient(fold, "validation", args.data_dir, linker=zero)),
                      "test": scores(evaluate_askapatient(fold, "test", args.data_dir, linker=zero))})

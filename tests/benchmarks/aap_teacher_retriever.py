@@ -28,11 +28,11 @@ from termlinker.distill.dataset import read_jsonl
 from termlinker.distill.train_retriever import RetrieverTrainConfig, train_retriever
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
 from termlinker.evaluation.metrics import score_rankings
+from termlinker.labels import LabelledPair
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs
 from termlinker.rerank.learn_ranking import learn_ranking
 from termlinker.rerank.reranker import Reranker
-from termlinker.vocab.aliases import AliasPair
 
 WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 
@@ -49,7 +49,7 @@ def run_fold(fold: int, args, dirs: DataDirs) -> dict:
     report = train_retriever(dataset, vocab, dirs, encoder, RetrieverTrainConfig(threads=args.threads),
                              evaluate=False)
     train_seconds = round(time.monotonic() - began, 1)
-    pairs = [AliasPair(r["term"], r["concept_id"]) for r in read_jsonl(dataset / "retriever_train.jsonl")]
+    pairs = [LabelledPair(r["term"], r["concept_id"]) for r in read_jsonl(dataset / "retriever_train.jsonl")]
     random.Random(args.seed).shuffle(pairs)
     plain = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads), dirs=dirs,
                    vocabulary=vocab)

@@ -13,10 +13,11 @@ from termlinker.cli import main
 from termlinker.errors import InputError
 from termlinker.evaluation.datasets import MultiExample, chip_cdn_alias_pairs, cross_validation_split
 from termlinker.evaluation.runner import learned_fold_vocabulary
+from termlinker.labels import LabelledPair, read_gold_tsv, read_labelled_pairs
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.project import Project
 from termlinker.text import normalise
-from termlinker.vocab.aliases import AliasPair, learn_aliases, read_alias_sources
+from termlinker.vocab.aliases import learn_aliases
 from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
 
 CONCEPTS = [Concept("I11.9", "高血压性心脏病"), Concept("I25.1", "冠状动脉粥样硬化性心脏病"),
@@ -41,16 +42,16 @@ def _gold(tmp_path, lines: str, name: str = "gold.tsv"):
 # --- the vocabulary overlay --------------------------------------------------------------
 
 def test_learned_terms_become_synonyms_of_their_concepts():
-    learned, report = learn_aliases(_vocab(), [AliasPair("高心病", "I11.9"), AliasPair("冠心病", "I25.1"),
-                                               AliasPair("高心病", "I11.9"), AliasPair("头痛", "R51"),
-                                               AliasPair("脑梗", "I63")])
+    learned, report = learn_aliases(_vocab(), [LabelledPair("高心病", "I11.9"), LabelledPair("冠心病", "I25.1"),
+                                               LabelledPair("高心病", "I11.9"), LabelledPair("头痛", "R51"),
+                                               LabelledPair("脑梗", "I63")])
     assert learned.get("I11.9").names == ("高血压性心脏病", "高心病")
     assert learned.get("I25.1").canonical_name == "冠状动脉粥样硬化性心脏病"
     assert (report.added, report.already_names, report.unknown_concepts) == (2, 2, 1)
     assert learned.info.name == "zh-mini+learned" and learned.info.language == "zh"
     assert learned.info.learned_aliases == report.digest
     assert learned.content_hash() != _vocab().content_hash()
-    again, _ = learn_aliases(_vocab(), [AliasPair("冠心病", "I25.1"), AliasPair("高心病", "I11.9")])
+    again, _ = learn_aliases(_vocab(), [LabelledPair("冠心病", "I25.1"), LabelledPair("高心病", "I11.9")])
     assert again.info.learned_aliases == report.digest  # the digest ignores order and repeats
 
 
@@ -58,7 +59,8 @@ def test_a_new_term_like_a_labelled_one_finds_its_concept_under_the_canonical_na
     gold = _gold(tmp_path, "高心病\tI11.9\nCHD\tI25.1\n")
     plain = Linker(LinkerConfig(top_k=3, encoder=CHARS), dirs=home, vocabulary=_vocab())
     assert plain.link_terms(["CHD"])[0].candidates[0].concept_id != "I25.1"
-    linker = Linker(LinkerConfig(top_k=3, aliases_from=(str(gold),), encoder=CHARS), dirs=home, vocabulary=_vocab())
+    linker = Linker(LinkerConfig(top_k=3, aliases=tuple(read_gold_tsv(gold)), encoder=CHARS), dirs=home,
+                    vocabulary=_vocab())
     exact, near = linker.link_terms(["chd", "CHD稳定型"])
     assert exact.best.concept_id == "I25.1" and exact.best.exact and exact.best.score == 1.0
     assert exact.best.name == "冠状动脉粥样硬化性心脏病" and exact.best.matched_name == "CHD"
@@ -68,20 +70,20 @@ def test_a_new_term_like_a_labelled_one_finds_its_concept_under_the_canonical_na
 
 def test_the_index_is_rebuilt_when_the_learned_pairs_change(home, tmp_path):
     gold = _gold(tmp_path, "高心病\tI11.9\n")
-    config = LinkerConfig(aliases_from=(str(gold),), encoder=CHARS)
+    config = LinkerConfig(aliases=tuple(read_gold_tsv(gold)), encoder=CHARS)
     first = Linker(config, dirs=home, vocabulary=_vocab())
     assert first.index_rebuilt
     assert first.retriever.bundle.manifest.aliases == first.vocabulary.info.learned_aliases != ""
     assert not Linker(config, dirs=home, vocabulary=_vocab()).index_rebuilt
     gold.write_text("高心病\tI11.9\n骨松\tM81\n", encoding="utf-8")
-    changed = Linker(config, dirs=home, vocabulary=_vocab())
+    changed = Linker(LinkerConfig(aliases=tuple(read_gold_tsv(gold)), encoder=CHARS), dirs=home, vocabulary=_vocab())
     assert changed.index_rebuilt
     assert changed.link_terms(["骨松"])[0].best.concept_id == "M81"
 
 
 def test_pairs_for_unknown_concepts_are_skipped_with_a_warning(home, tmp_path):
     gold = _gold(tmp_path, "高心病\tI11.9\n脑梗死\tI63.9\n")
-    linker = Linker(LinkerConfig(aliases_from=(str(gold),), encoder=CHARS), dirs=home, vocabulary=_vocab())
+    linker = Linker(LinkerConfig(aliases=tuple(read_gold_tsv(gold)), encoder=CHARS), dirs=home, vocabulary=_vocab())
     assert any("1 labelled pair" in w for w in linker.warnings)
 
 
@@ -92,12 +94,13 @@ def test_approved_review_decisions_are_learned_and_others_are_not(tmp_path):
         project.decide("高心病", "approved", concept_id="I11.9", concept_name="高血压性心脏病")
         project.decide("糖尿病II型", "flagged", concept_id="E11", concept_name="2型糖尿病")
     gold = _gold(tmp_path, "头疼\tR51\n")
-    assert read_alias_sources([path, gold]) == [AliasPair("高心病", "I11.9"), AliasPair("头疼", "R51")]
+    assert read_labelled_pairs([path, gold]) == [LabelledPair("高心病", "I11.9", "review", count=2),
+                                                 LabelledPair("头疼", "R51", "gold")]
 
 
 def test_a_malformed_gold_file_names_its_line(tmp_path):
     with pytest.raises(InputError, match="line 2"):
-        read_alias_sources([_gold(tmp_path, "高心病\tI11.9\n只有术语\n")])
+        read_labelled_pairs([_gold(tmp_path, "高心病\tI11.9\n只有术语\n")])
 
 
 def test_link_aliases_option(home, tmp_path):
@@ -119,11 +122,11 @@ def test_chip_cdn_golds_map_to_concepts_by_name_and_multi_label_items_align_part
              MultiExample("冠心病伴头痛及骨松", ("头痛", "冠状动脉粥样硬化性心脏病")),  # 3 parts, 2 golds
              MultiExample("不在词表", ("某个不存在的名称",))]
     aligned = chip_cdn_alias_pairs(items, _vocab(), "align")
-    assert set(aligned) == {AliasPair("高心病", "I11.9"), AliasPair("冠心病", "I25.1"), AliasPair("骨松", "M81")}
-    assert chip_cdn_alias_pairs(items, _vocab(), "skip") == [AliasPair("高心病", "I11.9")]
+    assert set(aligned) == {LabelledPair("高心病", "I11.9"), LabelledPair("冠心病", "I25.1"), LabelledPair("骨松", "M81")}
+    assert chip_cdn_alias_pairs(items, _vocab(), "skip") == [LabelledPair("高心病", "I11.9")]
     both = chip_cdn_alias_pairs(items, _vocab())
-    assert set(aligned) < set(both) and AliasPair("冠心病;骨松", "M81") in both
-    assert AliasPair("冠心病伴头痛及骨松", "R51") in chip_cdn_alias_pairs(items, _vocab(), "all")
+    assert set(aligned) < set(both) and LabelledPair("冠心病;骨松", "M81") in both
+    assert LabelledPair("冠心病伴头痛及骨松", "R51") in chip_cdn_alias_pairs(items, _vocab(), "all")
     with pytest.raises(InputError):
         chip_cdn_alias_pairs(items, _vocab(), "guess")
 
@@ -160,8 +163,8 @@ def test_evaluate_chip_cdn_learns_from_the_training_folds_unless_told_not_to(hom
 
 def test_a_learned_term_that_named_several_concepts_answers_all_of_them(home, tmp_path):
     gold = _gold(tmp_path, "糖尿病性骨病\tE11\n糖尿病性骨病\tM81\n")
-    linker = Linker(LinkerConfig(top_k=3, split_multi=True, aliases_from=(str(gold),), encoder=CHARS), dirs=home,
-                    vocabulary=_vocab())
+    linker = Linker(LinkerConfig(top_k=3, split_multi=True, aliases=tuple(read_gold_tsv(gold)), encoder=CHARS),
+                    dirs=home, vocabulary=_vocab())
     several, single, nothing = linker.link_terms(["糖尿病性骨病", "头痛", "XYZ"])
     assert {c.concept_id for c in several.concepts} == {"E11", "M81"}
     assert several.best.concept_id in {"E11", "M81"}  # the ranking itself is unchanged

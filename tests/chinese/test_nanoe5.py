@@ -8,6 +8,7 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 
+from termlinker.labels import read_gold_tsv
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
 
@@ -39,7 +40,7 @@ def test_learning_a_term_re_encodes_only_that_term(home, tmp_path):
     gold = tmp_path / "gold.tsv"
     gold.write_text("骨松症\tM81\n", encoding="utf-8")
     totals = []
-    linker = Linker(LinkerConfig(aliases_from=(str(gold),)), dirs=home, vocabulary=_vocab(),
+    linker = Linker(LinkerConfig(aliases=tuple(read_gold_tsv(gold))), dirs=home, vocabulary=_vocab(),
                     progress=lambda done, total: totals.append(total))
     assert linker.index_rebuilt and max(totals) == 1
     assert linker.link_terms(["骨松症"])[0].best.concept_id == "M81"

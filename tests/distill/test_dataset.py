@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from termlinker.cli import main
-from termlinker.distill.dataset import (DatasetConfig, DatasetManifest, GoldPair, build_dataset, is_validation,
-                                        merge_gold, read_jsonl, read_teacher_labels)
+from termlinker.distill.dataset import DatasetConfig, DatasetManifest, build_dataset, is_validation, merge_gold, read_jsonl
+from termlinker.labels import LabelledPair, read_teacher_labels
 from termlinker.errors import InputError
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.project.project import Project
@@ -34,14 +34,14 @@ def write_labels(path: Path, rows: list[tuple[str, str | None, str]]) -> Path:
 
 def test_teacher_labels_keep_only_ok(tmp_path):
     path = write_labels(tmp_path / "l.jsonl", [("a", "T:001", "ok"), ("b", None, "none"), ("c", None, "invalid")])
-    assert read_teacher_labels(path) == [GoldPair("a", "T:001", "teacher")]
+    assert read_teacher_labels(path) == [LabelledPair("a", "T:001", "teacher")]
 
 
 def test_precedence_gold_over_review_over_teacher(tiny_linker):
     vocab = tiny_linker.vocabulary
-    pairs = [GoldPair("Head ache", "T:004", "teacher"), GoldPair("head ache", "T:002", "review"),
-             GoldPair("head  ache", "T:001", "gold"), GoldPair("insomnia thing", "T:002", "teacher"),
-             GoldPair("insomnia thing", "T:003", "review"), GoldPair("x", "NOPE:1", "gold")]
+    pairs = [LabelledPair("Head ache", "T:004", "teacher"), LabelledPair("head ache", "T:002", "review"),
+             LabelledPair("head  ache", "T:001", "gold"), LabelledPair("insomnia thing", "T:002", "teacher"),
+             LabelledPair("insomnia thing", "T:003", "review"), LabelledPair("x", "NOPE:1", "gold")]
     merged, stats = merge_gold(pairs, vocab)
     by_term = {p.term.lower().replace("  ", " "): (p.concept_id, p.source) for p in merged}
     assert by_term == {"head ache": ("T:001", "gold"), "insomnia thing": ("T:003", "review")}
@@ -49,9 +49,9 @@ def test_precedence_gold_over_review_over_teacher(tiny_linker):
 
 
 def test_a_term_counts_every_row_that_agrees_with_the_label_kept(tiny_linker):
-    rows = [GoldPair("sore legs", "T:003", "gold"), GoldPair("Sore legs", "T:003", "gold"),
-            GoldPair("sore  legs", "T:001", "gold"), GoldPair("sore legs", "T:003", "teacher"),
-            GoldPair("queasy", "T:004", "gold")]
+    rows = [LabelledPair("sore legs", "T:003", "gold"), LabelledPair("Sore legs", "T:003", "gold"),
+            LabelledPair("sore  legs", "T:001", "gold"), LabelledPair("sore legs", "T:003", "teacher"),
+            LabelledPair("queasy", "T:004", "gold")]
     merged, _ = merge_gold(rows, tiny_linker.vocabulary)
     assert {(p.term, p.concept_id, p.count) for p in merged} == {("sore legs", "T:003", 3), ("queasy", "T:004", 1)}
 
@@ -65,7 +65,7 @@ def test_holdout_is_deterministic_and_near_the_share():
 
 
 def test_dataset_files_negatives_and_prompts(tiny_linker, tmp_path):
-    pairs, stats = merge_gold([GoldPair(t, c, "gold") for t, c in TERMS.items()], tiny_linker.vocabulary)
+    pairs, stats = merge_gold([LabelledPair(t, c, "gold") for t, c in TERMS.items()], tiny_linker.vocabulary)
     manifest = build_dataset(pairs, tiny_linker, tmp_path / "ds", DatasetConfig(val_share=0.3, negatives=3),
                              source_stats=stats)
     again = DatasetManifest.load(tmp_path / "ds")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from termlinker.cli import main
-from termlinker.distill.dataset import MAX_REVIEW_REPEATS, GoldPair, read_review_decisions
+from termlinker.labels import LabelledPair, MAX_REVIEW_REPEATS, read_review_decisions
 from termlinker.distill.learn_retriever import MIN_TERMS, learn_retriever, learned_encoder_name
 from termlinker.distill.train_retriever import RetrieverTrainConfig
 from termlinker.errors import InputError
@@ -28,7 +28,7 @@ def tiny_home(home, tiny_vocab_path):
 
 def test_labelled_pairs_become_the_vocabularys_learned_encoder(tiny_home):
     linker = Linker(LinkerConfig(vocabulary="tiny"), dirs=tiny_home)
-    report = learn_retriever([GoldPair(t, c, "review") for t, c in PAIRS.items()], linker, tiny_home, config=QUICK)
+    report = learn_retriever([LabelledPair(t, c, "review") for t, c in PAIRS.items()], linker, tiny_home, config=QUICK)
     assert report.name == learned_encoder_name("tiny") == "tiny-learned"
     assert report.before is not None and report.after is not None
     assert (encoder_folder(tiny_home, "tiny-learned") / "encoder.json").is_file()
@@ -38,10 +38,10 @@ def test_labelled_pairs_become_the_vocabularys_learned_encoder(tiny_home):
 
 def test_too_few_terms_or_terms_of_another_vocabulary_are_refused_before_any_work(tiny_home):
     linker = Linker(LinkerConfig(vocabulary="tiny"), dirs=tiny_home)
-    few = [GoldPair(t, c, "review") for t, c in list(PAIRS.items())[:MIN_TERMS - 1]]
+    few = [LabelledPair(t, c, "review") for t, c in list(PAIRS.items())[:MIN_TERMS - 1]]
     with pytest.raises(InputError, match=f"at least {MIN_TERMS}"):
         learn_retriever(few, linker, tiny_home, config=QUICK)
-    foreign = [GoldPair(t, "HP:9999999", "review") for t in PAIRS]
+    foreign = [LabelledPair(t, "HP:9999999", "review") for t in PAIRS]
     with pytest.raises(InputError, match=f"{len(PAIRS)} others name concepts it does not have"):
         learn_retriever(foreign, linker, tiny_home, config=QUICK)
     assert not encoder_folder(tiny_home, "tiny-learned").exists()

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import LabelledPair
 from termlinker.distill.held_out_check import EpochScore, HeldOutCheck
 from termlinker.distill.train_retriever import HELD_OUT_LOG, RetrieverTrainConfig, plan_epochs, train_retriever, \
     work_folder
@@ -26,7 +27,7 @@ FROZEN = RetrieverTrainConfig(epochs=4, batch_size=8, learning_rate=1e-12, check
 @pytest.fixture
 def dataset(home, tiny_vocab_path, tmp_path):
     linker = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path)), dirs=home)
-    pairs, stats = merge_gold([GoldPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
+    pairs, stats = merge_gold([LabelledPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
     build_dataset(pairs, linker, tmp_path / "ds", DatasetConfig(val_share=0.3), source_stats=stats)
     return home, linker.vocabulary, tmp_path / "ds"
 
@@ -71,7 +72,7 @@ def test_without_early_stopping_every_pass_runs_and_nothing_is_checked(dataset):
 
 def test_no_held_out_terms_means_every_pass_runs_with_a_warning(home, tiny_vocab_path, tmp_path):
     linker = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path)), dirs=home)
-    pairs, stats = merge_gold([GoldPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
+    pairs, stats = merge_gold([LabelledPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
     build_dataset(pairs, linker, tmp_path / "ds", DatasetConfig(val_share=0.0), source_stats=stats)
     config = RetrieverTrainConfig(epochs=2, batch_size=8, threads=2, early_stopping=True)
     report = train_retriever(tmp_path / "ds", linker.vocabulary, home, "ft-noval", config, evaluate=False)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from termlinker.cli import main
-from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import LabelledPair
 from termlinker.distill.gguf_export import (dequantized_tensors, permute_rotary, read_base, to_gguf_tensors,
                                             write_f16_gguf)
 from termlinker.distill.train_reranker import (RerankerTrainConfig, load_torch_base, output_folder, train_reranker,
@@ -34,7 +35,7 @@ TINY = RerankerTrainConfig(batch_size=8, max_examples=16, checkpoint_every=1, th
 @pytest.fixture
 def tiny_dataset(home, tiny_vocab_path, tmp_path):
     linker = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path)), dirs=home)
-    pairs, stats = merge_gold([GoldPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
+    pairs, stats = merge_gold([LabelledPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
     build_dataset(pairs, linker, tmp_path / "ds", DatasetConfig(val_share=0.3), source_stats=stats)
     return home, linker.vocabulary, tmp_path / "ds"
 

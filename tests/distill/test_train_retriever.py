@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from termlinker.cli import main
-from termlinker.distill.dataset import DatasetConfig, GoldPair, build_dataset, merge_gold
+from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
+from termlinker.labels import LabelledPair
 from termlinker.distill.train_retriever import (RetrieverTrainConfig, TrainPair, check_name, plan_batches,
                                                 train_retriever, work_folder)
 from termlinker.errors import Cancelled, InputError
@@ -30,7 +31,7 @@ FAST = RetrieverTrainConfig(epochs=1, batch_size=8, checkpoint_every=1, threads=
 @pytest.fixture
 def tiny_dataset(home, tiny_vocab_path, tmp_path):
     linker = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path)), dirs=home)
-    pairs, stats = merge_gold([GoldPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
+    pairs, stats = merge_gold([LabelledPair(t, c, "gold") for t, c in PAIRS.items()], linker.vocabulary)
     build_dataset(pairs, linker, tmp_path / "ds", DatasetConfig(val_share=0.2), source_stats=stats)
     return home, linker.vocabulary, tmp_path / "ds"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from termlinker.labels import LabelledPair
 from termlinker.linker import Linker, LinkerConfig
-from termlinker.vocab.aliases import AliasPair, learn_aliases
+from termlinker.vocab.aliases import learn_aliases
 from termlinker.vocab.loaders import load_vocabulary_file
 
 
@@ -21,7 +22,7 @@ def test_a_rebuild_encodes_only_the_new_names(home, tiny_vocab_path):
     plain, encoded = _encoded(home, vocab)
     assert encoded == len(vocab.names)
     concept = vocab.concepts[0].concept_id
-    learned, _ = learn_aliases(vocab, [AliasPair("my head is pounding", concept)])
+    learned, _ = learn_aliases(vocab, [LabelledPair("my head is pounding", concept)])
     linker, encoded = _encoded(home, learned)
     assert linker.index_rebuilt and encoded == 1
     fresh = linker.encoder.encode_passages(learned.names)
@@ -35,6 +36,6 @@ def test_a_damaged_bundle_is_not_reused(home, tiny_vocab_path):
     vocab = load_vocabulary_file(tiny_vocab_path)
     plain, _ = _encoded(home, vocab)
     (plain.retriever.bundle.folder / "names.json").write_text("[]", encoding="utf-8")
-    learned, _ = learn_aliases(vocab, [AliasPair("my head is pounding", vocab.concepts[0].concept_id)])
+    learned, _ = learn_aliases(vocab, [LabelledPair("my head is pounding", vocab.concepts[0].concept_id)])
     _, encoded = _encoded(home, learned)
     assert encoded == len(learned.names)

@@ -162,8 +162,8 @@ def _confirm() -> bool:
 
 
 def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
-    from ..distill.dataset import FILES, MANIFEST, DatasetConfig, build_dataset, merge_gold, read_review_decisions, \
-        read_teacher_labels, read_user_gold
+    from ..distill.dataset import FILES, MANIFEST, DatasetConfig, build_dataset, merge_gold
+    from ..labels import read_gold_tsv, read_review_decisions, read_teacher_labels
     from ..distill.train_reranker import base_template
     from ..linker import Linker, LinkerConfig
     from ..vocab.store import VocabularyStore
@@ -178,7 +178,7 @@ def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
     vocab = VocabularyStore(dirs.ensure()).get(args.vocab)
     pairs = []
     if args.gold:
-        pairs += read_user_gold(args.gold)
+        pairs += read_gold_tsv(args.gold)
     if args.project:
         pairs += read_review_decisions(args.project)
     if args.labels:
@@ -226,7 +226,7 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 
 def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, progress):
-    from ..distill.dataset import read_review_decisions, read_user_gold
+    from ..labels import read_gold_tsv, read_review_decisions
     from ..distill.learn_retriever import learn_retriever
     from ..linker import Linker, LinkerConfig
 
@@ -234,7 +234,7 @@ def _learn_from_pairs(args: argparse.Namespace, dirs: DataDirs, vocab, config, p
         raise InputError("--base applies to a data folder; learning from --project or --gold always starts "
                          "from the default encoder.")
     pairs = (read_review_decisions(args.project) if args.project else []) + \
-        (read_user_gold(args.gold) if args.gold else [])
+        (read_gold_tsv(args.gold) if args.gold else [])
     linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads), dirs=dirs, vocabulary=vocab,
                     progress=bar(args, "indexing"))
     return learn_retriever(pairs, linker, dirs, args.name, config, progress=progress)

@@ -25,16 +25,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def train_ranking(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..labels import read_labelled_pairs
     from ..linker import Linker, LinkerConfig
     from ..rerank.feature_ranker import saved_ranker_path
     from ..rerank.learn_ranking import learn_and_save
-    from ..vocab.aliases import read_alias_sources
     from ..vocab.store import VocabularyStore
 
     if args.llm_weight is not None and not 0 <= args.llm_weight < 100:
         raise InputError("--llm-weight must be between 0 and 100 (0: the re-ranker does not change the order).")
     refuse_for_command(args, "output", ("pairs", "vocab"), "-o")
-    pairs = read_alias_sources(args.pairs)
+    pairs = read_labelled_pairs(args.pairs)
     vocabulary = VocabularyStore(dirs.ensure()).get(args.vocab)
     name = args.name or vocabulary.info.name
     path = args.output or saved_ranker_path(dirs.models, name)  # an unusable name is refused before indexing

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..atomic import atomic_open, write_text
 from ..errors import InputError
+from ..labels import SOURCES, LabelledPair
 from ..text import normalise
 from ..vocab.model import Vocabulary
 
@@ -29,17 +30,8 @@ if TYPE_CHECKING:
     from ..linker import Linker
     from ..rerank.prompt import PromptTemplate
 
-SOURCES = ("gold", "review", "teacher")  # highest precedence first
 FILES = ("retriever_train.jsonl", "retriever_val.jsonl", "rerank_train.jsonl", "rerank_val.jsonl")
 MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class GoldPair:
-    term: str
-    concept_id: str
-    source: str  # one of SOURCES
-    count: int = 1  # how many labelled rows said this (term, concept): a frequent phrase weighs more
 
 
 @dataclass(frozen=True)
@@ -79,52 +71,14 @@ class DatasetManifest:
 # --- reading the sources ----------------------------------------------------------------------------
 
 
-def read_teacher_labels(path: str | Path) -> list[GoldPair]:
-    """Only status ``ok`` rows: ``none``/``invalid`` answers carry no concept to learn."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"No such labels file: {path}. Create it with `termlinker distill label`.")
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise InputError(f"{path}, line {line_no}: not JSON ({exc}). Export the labels again.") from exc
-            if row.get("status") == "ok" and row.get("term") and row.get("concept_id"):
-                out.append(GoldPair(str(row["term"]), str(row["concept_id"]), "teacher"))
-    return out
-
-
-def read_user_gold(path: str | Path) -> list[GoldPair]:
-    from ..evaluation.datasets import read_gold_tsv
-
-    return [GoldPair(e.term, e.gold, "gold") for e in read_gold_tsv(path)]
-
-
-# A project term's count is how often it occurred in the imported list; the retriever trains on a
-# term that often (as on repeated label rows), but a phrase seen 5,000 times must not take the run over.
-MAX_REVIEW_REPEATS = 20
-
-
-def read_review_decisions(path: str | Path) -> list[GoldPair]:
-    from ..project.project import Project
-
-    with Project.open(path) as project:
-        return [GoldPair(r.term, r.concept_id, "review", count=max(1, min(r.count, MAX_REVIEW_REPEATS)))
-                for r in project.iter_rows(status="approved") if r.concept_id]
-
-
-def merge_gold(pairs: Iterable[GoldPair], vocab: Vocabulary) -> tuple[list[GoldPair], dict[str, dict]]:
+def merge_gold(pairs: Iterable[LabelledPair], vocab: Vocabulary) -> tuple[list[LabelledPair], dict[str, dict]]:
     """One pair per normalised term, by source precedence (first seen wins within a source).
 
     Pairs whose concept is not in ``vocab`` are dropped and counted: a label from another
     vocabulary version must not train the model towards nothing."""
     rank = {s: i for i, s in enumerate(SOURCES)}
     pairs_list = list(pairs)
-    best: dict[str, GoldPair] = {}
+    best: dict[str, LabelledPair] = {}
     stats = {s: {"read": 0, "used": 0, "unknown_concept": 0, "overridden": 0} for s in SOURCES}
     for pair in pairs_list:
         stats[pair.source]["read"] += 1
@@ -159,7 +113,7 @@ def is_validation(term: str, share: float) -> bool:
 # --- building ---------------------------------------------------------------------------------------
 
 
-def build_dataset(pairs: list[GoldPair], linker: "Linker", out_dir: str | Path,
+def build_dataset(pairs: list[LabelledPair], linker: "Linker", out_dir: str | Path,
                   config: DatasetConfig = DatasetConfig(), template: "PromptTemplate | None" = None,
                   source_stats: dict[str, dict] | None = None) -> DatasetManifest:
     """Write the four JSONL files and the manifest into ``out_dir``; ``pairs`` already merged."""

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Iterable
 from ..errors import InputError
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
-from .dataset import DatasetConfig, GoldPair, build_dataset, merge_gold
+from .dataset import DatasetConfig, build_dataset, merge_gold
+from ..labels import LabelledPair
 from .train_retriever import RetrieverTrainConfig, RetrieverTrainReport, check_name, train_retriever, work_folder
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def learned_encoder_name(vocabulary: str) -> str:
     return check_name(f"{vocabulary}{LEARNED_SUFFIX}")
 
 
-def learn_retriever(pairs: Iterable[GoldPair], linker: "Linker", dirs: DataDirs, name: str | None = None,
+def learn_retriever(pairs: Iterable[LabelledPair], linker: "Linker", dirs: DataDirs, name: str | None = None,
                     config: RetrieverTrainConfig = RetrieverTrainConfig(), progress: ProgressFn = no_progress,
                     cancel: CancelToken | None = None) -> RetrieverTrainReport:
     """Fine-tune and register an encoder from ``pairs``; ``linker`` is the plain retriever (default

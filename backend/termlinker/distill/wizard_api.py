@@ -28,7 +28,8 @@ from ..paths import DataDirs, safe_name
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..text import normalise
 from ..types import LinkResult
-from .dataset import DatasetConfig, DatasetManifest, GoldPair, build_dataset, merge_gold
+from .dataset import DatasetConfig, DatasetManifest, build_dataset, merge_gold
+from ..labels import LabelledPair
 from .errors import TeacherConfigError
 from .label_store import LabelRecord, LabelStore
 from .labelling import LabelPlan, LabelSummary, LabellingRun, plan_labelling
@@ -219,13 +220,13 @@ class Corrections:
         write_text(self.path, json.dumps(self.by_term, indent=1, ensure_ascii=False))
 
 
-def training_pairs(records: Iterable[LabelRecord], corrections: Mapping[str, str]) -> list[GoldPair]:
+def training_pairs(records: Iterable[LabelRecord], corrections: Mapping[str, str]) -> list[LabelledPair]:
     """Reviewed corrections as ``review`` pairs, then the teacher's ``ok`` answers for the other terms.
 
     A term corrected to "no match" gives no pair at all: the teacher's answer for it was wrong."""
     corrected = {normalise(t) for t in corrections}
-    pairs = [GoldPair(term, cid, "review") for term, cid in corrections.items() if cid != NO_MATCH]
-    pairs += [GoldPair(r.term, r.concept_id, "teacher") for r in records
+    pairs = [LabelledPair(term, cid, "review") for term, cid in corrections.items() if cid != NO_MATCH]
+    pairs += [LabelledPair(r.term, r.concept_id, "teacher") for r in records
               if r.status == "ok" and r.concept_id and normalise(r.term) not in corrected]
     return pairs
 
@@ -322,9 +323,9 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     raise InputError, saving nothing."""
     from ..rerank.feature_ranker import saved_ranker_path
     from ..rerank.learn_ranking import learn_and_save
-    from ..vocab.aliases import LEARNED_SUFFIX, AliasPair
+    from ..vocab.aliases import LEARNED_SUFFIX
 
-    pairs = [AliasPair(p.term, p.concept_id) for p in training_pairs(records, corrections)]
+    pairs = training_pairs(records, corrections)
     # One ranking per vocabulary: learned synonyms (vocab.aliases) do not make another vocabulary.
     path = saved_ranker_path(dirs.models, linker.vocabulary.info.name.removesuffix(LEARNED_SUFFIX))
     ranker = learn_and_save(linker, pairs, path, ["teacher labels and corrections"], progress=progress, cancel=cancel)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..vocab.aliases import AliasPair
+from ..labels import LabelledPair
 from ..vocab.model import Concept, Vocabulary, VocabularyInfo
 
 DEFAULT_DATA_DIR = Path("../shared/data")
@@ -21,9 +21,9 @@ class Example:
 
 def read_gold_tsv(path: str | Path) -> list[Example]:
     """``term<TAB>gold_id`` per line; blank lines skipped."""
-    from ..vocab.aliases import read_pairs_tsv
+    from ..labels import read_gold_tsv
 
-    return [Example(p.term, p.concept_id) for p in read_pairs_tsv(path)]
+    return [Example(p.term, p.concept_id) for p in read_gold_tsv(path)]
 
 
 def askapatient_dir(data_dir: str | Path | None) -> Path:
@@ -128,7 +128,7 @@ def cross_validation_split(examples: list, fold: int, folds: int = CHIP_CDN_FOLD
 MULTI_LABEL_RULES = ("both", "align", "all", "skip")
 
 
-def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi: str = "both") -> list[AliasPair]:
+def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi: str = "both") -> list[LabelledPair]:
     """Labelled CHIP-CDN items as (raw term, concept id) pairs to learn (vocab.aliases).
 
     Gold answers are names: each maps to the first concept carrying that canonical name (names
@@ -144,13 +144,13 @@ def chip_cdn_alias_pairs(examples: list[MultiExample], vocab: Vocabulary, multi:
     by_name: dict[str, str] = {}
     for concept in vocab.concepts:
         by_name.setdefault(normalise(concept.canonical_name), concept.concept_id)
-    out: list[AliasPair] = []
+    out: list[LabelledPair] = []
     for e in examples:
         ids = [by_name.get(normalise(g)) for g in e.golds]
         if len(ids) == 1 or multi in ("all", "both"):
-            out.extend(AliasPair(e.term, i) for i in ids if i)
+            out.extend(LabelledPair(e.term, i) for i in ids if i)
         if len(ids) > 1 and multi in ("align", "both"):
-            out.extend(AliasPair(part, i) for part, i in _align_parts(e.term, e.golds, ids) if i)
+            out.extend(LabelledPair(part, i) for part, i in _align_parts(e.term, e.golds, ids) if i)
     return out
 
 

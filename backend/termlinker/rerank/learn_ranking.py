@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..labels import LabelledPair
 from ..linker import Linker, TermCount
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..text import normalise
-from ..vocab.aliases import LEARNED_SUFFIX, AliasPair
+from ..vocab.aliases import LEARNED_SUFFIX
 from .feature_ranker import DEPTH, FEATURES, FeatureRanker, features
 
 MIN_TERMS = 20  # below this, a learned ordering is noise: refuse and say so
@@ -36,7 +37,7 @@ class _Lists:
     target: np.ndarray  # (lists, DEPTH) the labelled concepts' share of each list
 
 
-def learn_and_save(linker: Linker, pairs: Iterable[AliasPair], path: str | Path, sources: Iterable[str],
+def learn_and_save(linker: Linker, pairs: Iterable[LabelledPair], path: str | Path, sources: Iterable[str],
                    progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
                    llm_weight: float | None = None) -> FeatureRanker:
     """``learn_ranking``, with where the pairs came from recorded, saved (atomically) to ``path``."""
@@ -47,7 +48,7 @@ def learn_and_save(linker: Linker, pairs: Iterable[AliasPair], path: str | Path,
     return ranker
 
 
-def learn_ranking(linker: Linker, pairs: Iterable[AliasPair], progress: ProgressFn = no_progress,
+def learn_ranking(linker: Linker, pairs: Iterable[LabelledPair], progress: ProgressFn = no_progress,
                   cancel: CancelToken | None = None, seed: int = 0) -> FeatureRanker:
     """``linker`` must not have learned ``pairs`` as synonyms (give it the plain vocabulary)."""
     if linker.vocabulary.info.learned_aliases:

@@ -6,6 +6,8 @@ the same concept. Adding the labelled term as a synonym does exactly that throug
 channel the retriever has, exact matching included, and the candidate still reports the
 concept's canonical name. The learned vocabulary has its own name and content hash, so its
 index is built beside the plain one and rebuilt whenever the learned pairs change.
+
+Pairs come in already read (``termlinker.labels``): this module reads no files.
 """
 
 from __future__ import annotations
@@ -14,19 +16,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import InputError
 from ..text import normalise
 from .model import Vocabulary
 
+if TYPE_CHECKING:
+    from ..labels import LabelledPair
+
 LEARNED_SUFFIX = "+learned"
-
-
-@dataclass(frozen=True)
-class AliasPair:
-    term: str
-    concept_id: str
 
 
 @dataclass(frozen=True)
@@ -39,55 +37,7 @@ class LearnedAliases:
     digest: str  # sha256 of the sorted distinct pairs: the index manifest records it
 
 
-def read_pairs_tsv(path: str | Path) -> list[AliasPair]:
-    """``term<TAB>concept id`` per line (further columns ignored, blank lines skipped)."""
-    from ..io.terms import detect_encoding
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"No such file: {path}.")
-    out = []
-    with open(path, encoding=detect_encoding(path)) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
-                raise InputError(f"{path}, line {line_no}: expected `term<TAB>concept id`.")
-            out.append(AliasPair(parts[0].strip(), parts[1].strip()))
-    if not out:
-        raise InputError(f"{path} has no pairs. Write one `term<TAB>concept id` per line.")
-    return out
-
-
-def approved_pairs(project_path: str | Path) -> list[AliasPair]:
-    """The approved decisions of a review project (``.tlproj``), as (term, chosen concept)."""
-    from ..project import Project
-
-    with Project.open(project_path) as project:
-        return [AliasPair(r.term, r.concept_id) for r in project.rows(status="approved") if r.concept_id]
-
-
-def read_alias_sources(paths: Iterable[str | Path]) -> list[AliasPair]:
-    """Pairs from gold files (``term<TAB>concept id``), review projects (``.tlproj``, approved
-    decisions) and a teacher's exported labels (``.jsonl`` of `distill label`, answers of status ok), in order."""
-    out: list[AliasPair] = []
-    for path in paths:
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".tlproj":
-            out.extend(approved_pairs(path))
-        elif suffix == ".jsonl":
-            from ..distill.dataset import read_teacher_labels
-
-            out.extend(AliasPair(p.term, p.concept_id) for p in read_teacher_labels(path))
-        else:
-            out.extend(read_pairs_tsv(path))
-    return out
-
-
-def learn_aliases(vocab: Vocabulary, pairs: Iterable[AliasPair]) -> tuple[Vocabulary, LearnedAliases]:
+def learn_aliases(vocab: Vocabulary, pairs: Iterable[LabelledPair]) -> tuple[Vocabulary, LearnedAliases]:
     """A copy of ``vocab`` (named ``<name>+learned``) where each pair's term is a synonym of its concept.
 
     Terms that normalise to a name the concept already has add nothing; pairs naming a
