@@ -319,8 +319,8 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     where `link --ranker <vocabulary>` and the desktop setting find it. Returns (ranker, path).
 
     On Ask A Patient a ranking from gold plus teacher labels gained more than the distilled
-    re-ranker (README, "Learned ranking from the teacher's labels"). Fewer than 20 labelled terms
-    raise InputError, saving nothing."""
+    re-ranker (docs/experiments.md, "Learned ranking from the teacher's labels"). Fewer than 20
+    labelled terms raise InputError, saving nothing."""
     from ..rerank.feature_ranker import saved_ranker_path
     from ..rerank.learn_ranking import learn_and_save
     from ..vocab.aliases import LEARNED_SUFFIX

@@ -70,8 +70,9 @@ def fuse_ranked(candidates: Sequence[Candidate], margins: Sequence[float], llm_w
     """After a learned ranking (rerank.feature_ranker): each candidate's ``score`` is its probability
     within the list, and the LLM's margin shifts its log: score ∝ p · exp(llm_weight · margin). The
     re-ordered head keeps the probability mass it had, so scores stay probabilities. On Ask A
-    Patient validation terms (README, "Learned ranking") it beat adding the margin to the retrieval
-    score and tied ordering by the margin minus a rank penalty, whose scores are not probabilities."""
+    Patient validation terms (docs/experiments.md, "Learned ranking: how the LLM's margin joins it")
+    it beat adding the margin to the retrieval score and tied ordering by the margin minus a rank
+    penalty, whose scores are not probabilities."""
     head = list(candidates[:len(margins)])
     if not head:
         return unchanged(candidates)
