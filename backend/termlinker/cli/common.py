@@ -63,6 +63,26 @@ def rerank_options(parser: argparse.ArgumentParser) -> None:
                         help="re-ranker layers offloaded to a GPU (llama.cpp built with GPU support; -1 = all)")
 
 
+def term_source_options(parser: argparse.ArgumentParser) -> None:
+    """How a term list is read: the same options wherever a command takes one."""
+    parser.add_argument("--column", help="CSV/TSV/XLSX column holding the terms (header name or 1-based number; "
+                                         "default: the first)")
+    parser.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether the table's first row names its columns (default: guessed, and said)")
+    parser.add_argument("--count-column", help="a column saying how often each row's term occurred (name or number)")
+    parser.add_argument("--sheet", help="the .xlsx sheet to read (default: the first)")
+
+
+def read_term_source(args: argparse.Namespace, path):
+    """The term list at ``path`` read with the command's term-source options; notes go to stderr."""
+    from ..io.terms import read_terms
+
+    terms = read_terms(path, column=args.column, header=args.header, count_column=args.count_column,
+                       sheet=args.sheet)
+    print_warnings(terms.warnings, "note")
+    return terms
+
+
 def linker_config_from_args(args: argparse.Namespace, **options):
     """The command line's flags as the front ends' shared ``LinkOptions``, made into the engine's
     ``LinkerConfig``; naming a re-ranker switches re-ranking on. ``options`` are further

@@ -10,14 +10,14 @@ from pathlib import Path
 from ..errors import InputError
 from ..overwrite import path_arguments, refuse_output_over_inputs, refuse_two_outputs_in_one_file
 from ..paths import DataDirs
-from .common import Commands, add_group, bar, print_warnings, say
+from .common import Commands, add_group, bar, print_warnings, read_term_source, say, term_source_options
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     dsub = add_group(sub, "distill", help="label terms with a teacher LLM once, to train the local models")
     label = dsub.add_parser("label", help="ask a teacher (OpenAI-compatible) to pick a candidate for each term")
     label.add_argument("terms", help=".txt (one term a line) or .csv/.tsv of unannotated terms")
-    label.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
+    term_source_options(label)
     label.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
     label.add_argument("--base-url", required=True, help="the teacher's OpenAI-compatible endpoint, e.g. .../v1")
     label.add_argument("--model", required=True, help="the teacher model name")
@@ -106,7 +106,6 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..distill.labelling import LabellingRun, check_budget, export_labels, plan_labelling
     from ..distill.teacher import TeacherClient, TeacherConfig
     from ..distill.teacher_prompt import load_teacher_prompt
-    from ..io.terms import read_terms
     from ..linker import Linker, LinkerConfig, TermCount
 
     store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
@@ -123,7 +122,7 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
     config = TeacherConfig(args.base_url, args.model, args.api_key_env, timeout_s=args.timeout,
                            json_mode=not args.no_json_mode)
     client = TeacherClient(config)  # fails early, before any retrieval, when the key variable is unset
-    terms = read_terms(args.terms, column=args.column)
+    terms = read_term_source(args, args.terms)
     linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
                     progress=bar(args, "indexing"))
     results = linker.link((TermCount(t, c) for t, c in terms.counts.items()), top_k=args.top_k,

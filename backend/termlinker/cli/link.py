@@ -7,16 +7,17 @@ import argparse
 from ..errors import InputError
 from ..overwrite import refuse_for_command
 from ..paths import DataDirs
-from .common import Commands, bar, linker_config_from_args, open_output, print_warnings, rerank_options, say
+from .common import (Commands, bar, linker_config_from_args, open_output, print_warnings, read_term_source,
+                     rerank_options, say, term_source_options)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     link = sub.add_parser("link", help="link a term list to a vocabulary")
-    link.add_argument("input", help=".txt (one term a line), .csv/.tsv, or - for stdin")
+    link.add_argument("input", help=".txt (one term a line), .csv/.tsv/.xlsx, or - for stdin")
     link.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
     link.add_argument("--top-k", type=int, default=10)
     link.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    link.add_argument("--column", help="CSV/TSV column holding the terms (name or 1-based number)")
+    term_source_options(link)
     link.add_argument("-o", "--output", help="output file (default: stdout)")
     rerank_options(link)
     link.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
@@ -29,7 +30,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def link(args: argparse.Namespace, dirs: DataDirs) -> int:
-    from ..io.terms import read_terms, spool_stdin
+    from ..io.terms import spool_stdin
     from ..io.writers import make_writer
     from ..linker import Linker, TermCount
 
@@ -40,16 +41,15 @@ def link(args: argparse.Namespace, dirs: DataDirs) -> int:
     try:
         if args.input == "-":
             spooled = spool_stdin()
-            terms = read_terms(spooled, column=args.column)
+            terms = read_term_source(args, spooled)
             terms.source = "stdin"
         else:
-            terms = read_terms(args.input, column=args.column)
+            terms = read_term_source(args, args.input)
     except InputError as exc:
         raise InputError(str(exc).replace(str(spooled), "standard input") if spooled else str(exc)) from None
     finally:
         if spooled:
             spooled.unlink(missing_ok=True)
-    print_warnings(terms.warnings, "note")
     config = linker_config_from_args(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split,
                                      aliases_from=tuple(args.aliases))
     linker = Linker(config, dirs=dirs, progress=bar(args, "indexing"))

@@ -9,7 +9,8 @@ import json
 
 from ..errors import InputError
 from ..paths import DataDirs
-from .common import Commands, add_group, bar, linker_config_from_args, print_warnings, rerank_options, say
+from .common import (Commands, add_group, bar, linker_config_from_args, print_warnings, read_term_source,
+                     rerank_options, say, term_source_options)
 
 STATUSES = ("approved", "flagged", "no_match", "unchecked")
 
@@ -21,13 +22,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     new.add_argument("file")
     new.add_argument("--vocab", required=True, help="vocabulary name or file")
     new.add_argument("--terms", help="term list to add (.txt, .csv/.tsv)")
-    new.add_argument("--column", help="CSV/TSV column holding the terms")
+    term_source_options(new)
     new.add_argument("--top-k", type=int, default=10)
 
     add = psub.add_parser("add", help="add terms (counts merge with terms already there)")
     add.add_argument("file")
     add.add_argument("terms", help="term list (.txt, .csv/.tsv)")
-    add.add_argument("--column")
+    term_source_options(add)
 
     link = psub.add_parser("link", help="link the terms not linked yet (resumable)")
     link.add_argument("file")
@@ -78,7 +79,7 @@ def _new(args: argparse.Namespace, dirs: DataDirs) -> int:
 
     if args.top_k < 1:
         raise InputError("--top-k must be at least 1.")
-    terms = _read(args.terms, args.column) if args.terms else None
+    terms = read_term_source(args, args.terms) if args.terms else None
     with Project.create(args.file, args.vocab, top_k=args.top_k) as project:
         added = project.add_terms(terms) if terms is not None else 0
     print(f"created {args.file} for vocabulary {args.vocab} with {added} terms")
@@ -97,14 +98,6 @@ def _in_project(command):
     return handler
 
 
-def _read(path: str, column: str | None):
-    from ..io.terms import read_terms
-
-    terms = read_terms(path, column=column)
-    print_warnings(terms.warnings, "note")
-    return terms
-
-
 def _reviewer(args: argparse.Namespace) -> str:
     if getattr(args, "reviewer", None):
         return args.reviewer
@@ -115,7 +108,7 @@ def _reviewer(args: argparse.Namespace) -> str:
 
 
 def _add(project, args, dirs) -> int:
-    added = project.add_terms(_read(args.terms, args.column))
+    added = project.add_terms(read_term_source(args, args.terms))
     print(f"added {added} new terms; {project.stats().terms} in all")
     return 0
 
