@@ -140,3 +140,8 @@ def test_evaluate_askapatient_reports_unseen_subset(run, shared_data, tmp_path):
     scores = json.loads(report.read_text())["reports"][0]["scores"]
     assert scores["all"]["n"] > 800 and scores["all"]["acc1"] > 0.55
     assert 0 < scores["unseen"]["n"] < scores["all"]["n"]
+
+
+def test_a_benchmark_dataset_needs_its_folder_named(run):
+    rc, _, err = run("evaluate", "--dataset", "askapatient")
+    assert rc == 2 and "--data-dir" in err and len(err.strip().splitlines()) == 1

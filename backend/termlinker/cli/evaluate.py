@@ -16,10 +16,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
     ev.add_argument("--vocab", default="hpo")
-    ev.add_argument("--dataset", choices=["askapatient", "chip-cdn"], help="a benchmark dataset from the shared data folder")
+    ev.add_argument("--dataset", choices=["askapatient", "chip-cdn"], help="a public benchmark dataset (with --data-dir)")
     ev.add_argument("--fold", default="0", help="fold number, or 'all' (askapatient)")
     ev.add_argument("--split", choices=["test", "validation"], default="test")
-    ev.add_argument("--data-dir", help="folder holding askapatient/ or chip-cdn/ (default: ../shared/data)")
+    ev.add_argument("--data-dir", help="folder holding askapatient/ or chip-cdn/ (the data is not shipped)")
     ev.add_argument("--folds", type=int, default=5, help="chip-cdn: number of cross-validation folds (default 5)")
     ev.add_argument("--whole", action="store_true", help="chip-cdn: do not split terms into parts")
     ev.add_argument("--no-learn", action="store_true",

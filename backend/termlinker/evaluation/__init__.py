@@ -1,1 +1,1 @@
-"""Evaluation: metrics and the public benchmark datasets read from ../shared/data."""
+"""Evaluation: metrics, and the public benchmark datasets read from a folder the caller names (--data-dir)."""

@@ -1,4 +1,7 @@
-"""Benchmark datasets, read in place from the shared data folder (never copied)."""
+"""Public benchmark datasets (Ask A Patient, CHIP-CDN), read in place from a folder the caller names.
+
+The data is not shipped and has no default location: `evaluate --dataset` and the benchmark
+scripts take `--data-dir`."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from ..errors import InputError
 from ..labels import LabelledPair
 from ..vocab.model import Concept, Vocabulary, VocabularyInfo
 
-DEFAULT_DATA_DIR = Path("../shared/data")
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,14 @@ def read_gold_tsv(path: str | Path) -> list[Example]:
     return [Example(p.term, p.concept_id) for p in read_gold_tsv(path)]
 
 
+def _data_dir(data_dir: str | Path | None, name: str) -> Path:
+    if not data_dir:
+        raise InputError(f"Give --data-dir: the folder holding {name}/ (benchmark data is not shipped with TermLinker).")
+    return Path(data_dir) / name
+
+
 def askapatient_dir(data_dir: str | Path | None) -> Path:
-    folder = Path(data_dir or DEFAULT_DATA_DIR) / "askapatient"
+    folder = _data_dir(data_dir, "askapatient")
     if not (folder / "concepts.json").exists():
         raise InputError(f"Ask A Patient data not found in {folder}. Pass --data-dir pointing at the folder holding askapatient/.")
     return folder
@@ -76,7 +84,7 @@ class MultiExample:
 
 
 def chip_cdn_dir(data_dir: str | Path | None) -> Path:
-    folder = Path(data_dir or DEFAULT_DATA_DIR) / "chip-cdn"
+    folder = _data_dir(data_dir, "chip-cdn")
     if not (folder / "train.json").exists() or not (folder / "icd10-beijing-v601.tsv").exists():
         raise InputError(f"CHIP-CDN data not found in {folder} (train.json, icd10-beijing-v601.tsv). "
                          "Pass --data-dir pointing at the folder holding chip-cdn/.")
