@@ -85,7 +85,7 @@ def saved_ranking_for(dirs: DataDirs, vocabulary: str) -> str | None:
     """The vocabulary's learned ranking file, when one was saved; a vocabulary file has none."""
     if not is_safe_name(vocabulary):
         return None
-    path = saved_ranker_path(dirs.models, vocabulary)
+    path = saved_ranker_path(dirs, vocabulary)
     return str(path) if path.is_file() else None
 
 
@@ -110,7 +110,7 @@ def learn_ranking_from_project(linker: Linker, project: str | Path, dirs: DataDi
     re-ranker), saved as the vocabulary's (``termlinker ranker train --pairs PROJECT``). Returns (ranker, path)."""
     from .rerank.learn_ranking import learn_and_save
 
-    path = saved_ranker_path(dirs.models, linker.vocabulary.info.name)
+    path = saved_ranker_path(dirs, linker.vocabulary.info.name)
     pairs = read_review_decisions(project)
     return learn_and_save(linker, pairs, path, [str(project)], progress=progress, cancel=cancel), path
 

@@ -234,7 +234,7 @@ def ranker_path(dirs: DataDirs, ranker: str) -> str:
     """A ranker file, or the name of one saved under ``models/rankers`` (`termlinker ranker train`)."""
     if os.path.exists(ranker) or not is_safe_name(ranker):
         return ranker  # a file, or a path FeatureRanker.load explains when it is missing
-    named = saved_ranker_path(dirs.models, ranker)
+    named = saved_ranker_path(dirs, ranker)
     return str(named) if named.is_file() else ranker
 
 

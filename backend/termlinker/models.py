@@ -23,7 +23,7 @@ DEFAULT_ENCODER = "minilm"
 
 
 def encoder_folder(dirs: DataDirs, name: str = DEFAULT_ENCODER) -> Path:
-    return dirs.models / "encoders" / name
+    return dirs.encoders / name
 
 
 def bundled_encoder_folder() -> Path | None:

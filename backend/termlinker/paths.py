@@ -79,6 +79,27 @@ class DataDirs:
     def indexes(self) -> Path:
         return self.root / "indexes"
 
+    # Where each kind of model lives: the one list of the data folder's layout.
+    @property
+    def encoders(self) -> Path:
+        return self.models / "encoders"  # one self-describing folder per encoder (encoder.json)
+
+    @property
+    def rerankers(self) -> Path:
+        return self.models / "rerankers"  # GGUF files and registry.json
+
+    @property
+    def rankers(self) -> Path:
+        return self.models / "rankers"  # learned rankings, <name>.json
+
+    @property
+    def training(self) -> Path:
+        return self.models / "training"  # checkpoints and finished torch models, one folder per run
+
+    @property
+    def distill(self) -> Path:
+        return self.root / "distill"  # the wizard's label store and training data
+
     @property
     def projects(self) -> Path:
         return self.root / "projects"

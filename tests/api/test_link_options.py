@@ -19,7 +19,7 @@ def test_threads_left_to_the_machine_give_the_reranker_two(home):
 def test_learned_ranking_and_retriever_are_used_only_when_switched_on_and_present(home):
     on = LinkOptions(vocabulary="tiny", learned_ranking=True, learned_retriever=True)
     assert (linker_config(on, home).ranker, linker_config(on, home).encoder) == (None, None)
-    ranking = saved_ranker_path(home.models, "tiny")
+    ranking = saved_ranker_path(home, "tiny")
     ranking.parent.mkdir(parents=True)
     ranking.write_text("{}")
     encoder_folder(home, "tiny-learned").mkdir(parents=True)

@@ -11,7 +11,7 @@ import pytest
 
 from termlinker.distill.wizard_api import discard
 from termlinker.errors import InputError, ModelError
-from termlinker.paths import is_safe_name, safe_name
+from termlinker.paths import DataDirs, is_safe_name, safe_name
 from termlinker.rerank.feature_ranker import saved_ranker_path
 from termlinker.rerank.prompt import load_template
 from termlinker.rerank.registry import RerankerRegistry
@@ -73,8 +73,8 @@ def test_the_same_file_imports_under_a_name_the_user_gives(cli, home, hostile_vo
 
 def test_a_saved_ranker_cannot_be_named_outside_the_rankers_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError):
-        saved_ranker_path(tmp_path, PATH_NAME)
-    assert saved_ranker_path(tmp_path, "hpo") == tmp_path / "rankers" / "hpo.json"
+        saved_ranker_path(DataDirs(tmp_path), PATH_NAME)
+    assert saved_ranker_path(DataDirs(tmp_path), "hpo") == tmp_path / "models" / "rankers" / "hpo.json"
 
 
 def test_a_re_ranker_cannot_be_registered_under_a_path(cli, home, tmp_path) -> None:

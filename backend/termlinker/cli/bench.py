@@ -100,10 +100,10 @@ def run_retriever_bench(args: argparse.Namespace, dirs: DataDirs) -> int:
     with tempfile.TemporaryDirectory(prefix="termlinker-bench-") as tmp:
         scratch = DataDirs(Path(tmp))
         scratch.ensure()
-        (scratch.models / "encoders").mkdir(parents=True, exist_ok=True)
+        (scratch.encoders).mkdir(parents=True, exist_ok=True)
         from ..models import ensure_encoder
 
-        os.symlink(ensure_encoder(dirs.ensure()), scratch.models / "encoders" / "minilm")
+        os.symlink(ensure_encoder(dirs.ensure()), scratch.encoders / "minilm")
         for sub in ("vocabularies",):  # reuse the converted built-in vocabulary cache
             src = dirs.root / sub
             if src.exists():

@@ -106,7 +106,7 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
             if args.learn_ranking:
                 plain = plain or Linker(replace(config, ranker=None), dirs=dirs, vocabulary=base,
                                         progress=bar(args, "indexing"))
-                path = saved_ranker_path(dirs.models, f"chip-cdn-{args.folds}fold-{fold}")
+                path = saved_ranker_path(dirs, f"chip-cdn-{args.folds}fold-{fold}")
                 ranker = learn_fold_ranking(plain, train, path, progress=bar(args, "ranking "))
                 if not args.quiet:
                     say(f"fold {fold}: ranking learned from the other folds ({ranker.trained_on['held_out']})")

@@ -37,7 +37,7 @@ def train_ranking(args: argparse.Namespace, dirs: DataDirs) -> int:
     pairs = read_labelled_pairs(args.pairs)
     vocabulary = VocabularyStore(dirs.ensure()).get(args.vocab)
     name = args.name or vocabulary.info.name
-    path = args.output or saved_ranker_path(dirs.models, name)  # an unusable name is refused before indexing
+    path = args.output or saved_ranker_path(dirs, name)  # an unusable name is refused before indexing
     # The ranking is learned over the plain vocabulary; use it with or without --aliases.
     linker = Linker(LinkerConfig(vocabulary=args.vocab, encoder=args.encoder, threads=args.threads), dirs=dirs,
                     vocabulary=vocabulary, progress=bar(args, "indexing"))

@@ -124,12 +124,12 @@ def default_name(today: date | None = None) -> str:
 
 
 def work_folder(dirs: DataDirs, name: str) -> Path:
-    return dirs.models / "training" / check_name(name)
+    return dirs.training / check_name(name)
 
 
 def output_folder(dirs: DataDirs, name: str) -> Path:
     # check_name here too: the wizard deletes this folder by name (wizard_api.discard).
-    return dirs.models / "rerankers" / check_name(name)
+    return dirs.rerankers / check_name(name)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def check_name(name: str) -> str:
 
 
 def work_folder(dirs: DataDirs, name: str) -> Path:
-    return dirs.models / "training" / check_name(name)
+    return dirs.training / check_name(name)
 
 
 def base_source(dirs: DataDirs, base_encoder: str | None = None) -> Path:

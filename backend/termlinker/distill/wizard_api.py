@@ -55,7 +55,7 @@ class WizardPaths:
 
     @classmethod
     def of(cls, dirs: DataDirs) -> "WizardPaths":
-        return cls(dirs.root / "distill")
+        return cls(dirs.distill)
 
     @property
     def labels(self) -> Path:
@@ -327,7 +327,7 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
 
     pairs = training_pairs(records, corrections)
     # One ranking per vocabulary: learned synonyms (vocab.aliases) do not make another vocabulary.
-    path = saved_ranker_path(dirs.models, linker.vocabulary.info.name.removesuffix(LEARNED_SUFFIX))
+    path = saved_ranker_path(dirs, linker.vocabulary.info.name.removesuffix(LEARNED_SUFFIX))
     ranker = learn_and_save(linker, pairs, path, ["teacher labels and corrections"], progress=progress, cancel=cancel)
     return ranker, path
 

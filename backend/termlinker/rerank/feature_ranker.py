@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelCorruptError, ModelError
-from ..paths import safe_name
+from ..paths import DataDirs, safe_name
 from ..text import normalise
 from ..types import Candidate
 
@@ -37,12 +37,12 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w+")
 
 
-def saved_ranker_path(models_dir: Path, name: str) -> Path:
+def saved_ranker_path(dirs: DataDirs, name: str) -> Path:
     """Where a ranker named ``name`` lives (``models/rankers/NAME.json``; one per vocabulary by default).
 
     The default name is a vocabulary's, which may come from inside a file: an unsafe one is
     refused (InputError) rather than joined into a path."""
-    return Path(models_dir) / "rankers" / f"{safe_name(name, 'ranker name')}.json"
+    return dirs.rankers / f"{safe_name(name, 'ranker name')}.json"
 
 
 def units(text: str) -> list[str]:

@@ -61,7 +61,7 @@ def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
             out[DEFAULT_RERANKER] = RerankerModel(DEFAULT_RERANKER, str(path), _SMOLLM2_SHA256,
                                                   "SmolLM2-135M-Instruct", builtin=True)
     if dirs is not None and importlib.util.find_spec(_GEMMA_PACKAGE) is not None:
-        path = dirs.models / "rerankers" / _GEMMA_FILE
+        path = dirs.rerankers / _GEMMA_FILE
         out[GEMMA_RERANKER] = RerankerModel(GEMMA_RERANKER, str(path), _GEMMA_SHA256, "Gemma 3 270M (base, Q4_K_M)",
                                             prompt_version="pointwise-base-v1", builtin=True)
     return out
@@ -118,7 +118,7 @@ def verify_model_files(model: RerankerModel) -> RerankerModel:
 class RerankerRegistry:
     def __init__(self, dirs: DataDirs) -> None:
         self.dirs = dirs
-        self.file = dirs.models / "rerankers" / "registry.json"
+        self.file = dirs.rerankers / "registry.json"
 
     # -- reading ---------------------------------------------------------------------------
 
