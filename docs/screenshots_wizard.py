@@ -23,7 +23,7 @@ PHRASES = {"my head hurts": "Headache", "pounding head": "Headache", "can't slee
 
 
 def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -> None:
-    from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
+    from benchmarks.simulated_teacher import SimulatedTeacher, serve
     from termlinker.distill.train_reranker import RerankerTrainConfig
     from termlinker.distill.train_retriever import RetrieverTrainConfig
     from termlinker.distill.wizard_api import FineTuneConfig

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
+from benchmarks.simulated_teacher import SimulatedTeacher, serve
 from termlinker.distill.teacher import TeacherClient, TeacherConfig
 from termlinker.linker import Linker, LinkerConfig
 from termlinker.paths import DataDirs

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -60,8 +61,9 @@ def test_the_module_runs_as_a_server_reporting_a_simulated_model(tmp_path):
     gold = tmp_path / "gold.jsonl"
     gold.write_text("".join(json.dumps({"term": t, "concept_name": n}) + "\n" for t, n in GOLD.items()))
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "termlinker.distill.simulated_teacher", "--gold", str(gold),
-                             "--p", "0.9", "--port", str(port), "--seed", "1"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.simulated_teacher", "--gold", str(gold),
+                             "--p", "0.9", "--port", str(port), "--seed", "1"], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])  # the repository root holds benchmarks/
     try:
         assert "simulated-p0.90" in proc.stdout.readline()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:

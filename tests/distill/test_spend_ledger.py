@@ -25,7 +25,7 @@ from termlinker.cli import main
 from termlinker.distill.errors import TeacherUnreachable
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, LabelSummary, check_budget, plan_labelling
-from termlinker.distill.simulated_teacher import SimulatedTeacher
+from benchmarks.simulated_teacher import SimulatedTeacher
 from termlinker.distill.teacher import TeacherClient
 from termlinker.distill.teacher_prompt import load_teacher_prompt
 from termlinker.types import Candidate, LinkResult

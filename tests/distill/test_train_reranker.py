@@ -2,7 +2,7 @@
 
 Tiny data (the tiny vocabulary, a couple of optimizer steps): these tests check the plumbing
 (names, layouts, metadata, checkpoints, registration), not the accuracy, which the AAP
-experiment in tests/benchmarks measures.
+experiment in benchmarks measures.
 """
 
 from __future__ import annotations

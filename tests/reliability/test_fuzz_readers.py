@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from termlinker.cli import main
-from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
+from benchmarks.simulated_teacher import SimulatedTeacher, serve
 from termlinker.paths import DataDirs
 
 SEEDS = (1, 2, 3)

@@ -39,7 +39,7 @@ HELD_OUT_LOG = "held_out.json"  # the checks so far, kept beside the checkpoint 
 @dataclass(frozen=True)
 class RetrieverTrainConfig:
     """The recipe, chosen on AAP validation folds 0-2 with 10% of each train split as labels
-    (tests/benchmarks/aap_retriever_recipe.py; docs/retriever-recipe.md): five passes at 1e-4,
+    (benchmarks/aap_retriever_recipe.py; docs/retriever-recipe.md): five passes at 1e-4,
     each term's best wrong candidate as a hard negative, each term as often as it was labelled.
     Test Acc@1 0.642 -> 0.748 against the earlier one pass at 5e-5 over distinct terms."""
 

@@ -1,7 +1,7 @@
 """How the re-ranker's scores and the retriever's combine: fusion, skip and no-match rules.
 
 The defaults are calibrated on Ask A Patient validation folds by
-``tests/benchmarks/calibrate_rerank.py`` (never on test folds); re-run it when the
+``benchmarks/calibrate_rerank.py`` (never on test folds); re-run it when the
 retriever or the re-ranker model changes.
 """
 

@@ -1,6 +1,6 @@
 """The method's experiment on Ask A Patient: does a distilled re-ranker beat the fine-tuned retriever?
 
-    TERMLINKER_HOME=/tmp/tl-exp flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/aap_distill_experiment.py \
+    TERMLINKER_HOME=/tmp/tl-exp flock /tmp/heavy.lock .venv/bin/python benchmarks/aap_distill_experiment.py \
         [--data-dir ../shared/data] [--folds 0-2] [--share 0.1] [--unlabelled 800] [--p 0.9] \
         [--teacher simulated|llama] [--json bench-aap-distill.json]
 
@@ -39,7 +39,7 @@ from termlinker.distill.dataset import DatasetConfig, build_dataset, merge_gold
 from termlinker.labels import LabelledPair, read_teacher_labels
 from termlinker.distill.label_store import LabelStore
 from termlinker.distill.labelling import LabellingRun, export_labels, plan_labelling
-from termlinker.distill.simulated_teacher import SimulatedTeacher, serve
+from simulated_teacher import SimulatedTeacher, serve
 from termlinker.distill.teacher import TeacherClient, TeacherConfig
 from termlinker.distill.teacher_prompt import load_teacher_prompt
 from termlinker.distill.train_reranker import RerankerTrainConfig, train_reranker

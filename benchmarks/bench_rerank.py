@@ -1,7 +1,7 @@
 """Re-ranker speed: throughput, p50/p95 latency, prompt tokens per term and peak RSS, against
 retriever-only in the same process. Prints the figures and writes JSON. A benchmark, not a test.
 
-    TERMLINKER_HOME=/tmp/tl-rerank flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/bench_rerank.py \\
+    TERMLINKER_HOME=/tmp/tl-rerank flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_rerank.py \\
         --threads 2 --terms 300 --json /tmp/bench-rerank.json
 
 Terms are Ask A Patient test-fold phrases linked against the AAP concepts (a realistic mix of

@@ -1,7 +1,7 @@
 """Ask A Patient, retriever alone: 10-fold table for the README (figures, not a test).
 
-    python tests/benchmarks/aap_retriever.py [--data-dir ../shared/data] [--split test] [--json out.json]
-    python tests/benchmarks/aap_retriever.py --split validation --weights 0.6,0.7,0.8,0.9   # tuning
+    python benchmarks/aap_retriever.py [--data-dir ../shared/data] [--split test] [--json out.json]
+    python benchmarks/aap_retriever.py --split validation --weights 0.6,0.7,0.8,0.9   # tuning
 
 Configurations: int8 and fp32 encoder, each with the plain AAP concept names and with
 synonyms borrowed from HPO on exact name matches (no AAP labels used). Fusion weights are

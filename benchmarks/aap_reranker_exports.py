@@ -1,8 +1,8 @@
 """Ask A Patient: the distilled re-ranker merged and quantized (Q8_0, Q4_K_M) vs as a GGUF LoRA adapter.
 
-    flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/aap_reranker_exports.py --home HOME --work WORK \
+    flock /tmp/heavy.lock .venv/bin/python benchmarks/aap_reranker_exports.py --home HOME --work WORK \
         [--data-dir ../shared/data] [--folds 0-2] [--p 0.9] [--unlabelled 600] [--models ...] [--json OUT]
-    .venv/bin/python tests/benchmarks/aap_reranker_exports.py --report OUT1 OUT2 ...   # the table again
+    .venv/bin/python benchmarks/aap_reranker_exports.py --report OUT1 OUT2 ...   # the table again
 
 Runs after ``aap_distill_experiment.py`` and ``aap_learned_ranking.py`` (same ``--home`` and
 ``--work``) and reuses, per fold, the fine-tuned retriever, the trained LoRA adapter

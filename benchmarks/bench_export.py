@@ -4,7 +4,7 @@ Builds a project of N terms with K fake candidates each through the Project API 
 vocabulary), approves about half, then runs every export format in a child process so each figure
 is that export's own peak RSS, not the builder's.
 
-    python tests/benchmarks/bench_export.py [--terms 100000] [--candidates 10] [--keep FILE.tlproj]
+    python benchmarks/bench_export.py [--terms 100000] [--candidates 10] [--keep FILE.tlproj]
 
 Prints one JSON object: {"terms", "candidates", "build_s", "exports": {FORMAT: {"wall_s", "peak_rss_mb",
 "bytes"}}}. With --keep, an existing project there is reused instead of built again.

@@ -1,6 +1,6 @@
 """Ask A Patient: the teacher's labels distilled into the retriever too, then the ranking and the re-ranker.
 
-    flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/aap_teacher_retriever.py --home HOME --work WORK \
+    flock /tmp/heavy.lock .venv/bin/python benchmarks/aap_teacher_retriever.py --home HOME --work WORK \
         [--data-dir ../shared/data] [--folds 0-2] [--p 0.9] [--unlabelled 600] [--loss pointwise|listwise] \
         [--quant picked|Q8_0|Q4_K_M] [--json OUT]
 

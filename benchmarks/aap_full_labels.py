@@ -1,6 +1,6 @@
 """Ask A Patient with every train label: the setting users reach after a few review rounds (figures, not a test).
 
-    TERMLINKER_HOME=/tmp/tl-full python tests/benchmarks/aap_full_labels.py \\
+    TERMLINKER_HOME=/tmp/tl-full python benchmarks/aap_full_labels.py \\
         [--data-dir ../shared/data] [--folds 0-9] [--train-folds 0-2] [--epochs 1] [--json out.json]
 
 Per fold, the fold's whole train split is the user's labels, and the test split is scored as the

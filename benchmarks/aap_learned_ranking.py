@@ -1,6 +1,6 @@
 """Ask A Patient: a learned ranking from the teacher's labels, alone and under the distilled re-ranker.
 
-    flock /tmp/heavy.lock .venv/bin/python tests/benchmarks/aap_learned_ranking.py --home HOME --work WORK \
+    flock /tmp/heavy.lock .venv/bin/python benchmarks/aap_learned_ranking.py --home HOME --work WORK \
         [--data-dir ../shared/data] [--folds 0-2] [--p 0.9] [--unlabelled 600] [--loss listwise|pointwise] \
         [--quant Q4_K_M|Q8_0|picked] [--no-controls] [--json OUT]
 

@@ -1,6 +1,6 @@
 """Ask A Patient, low-resource: fine-tune the retriever on a share of a fold's train split (figures, not a test).
 
-    TERMLINKER_HOME=/tmp/tl-ft python tests/benchmarks/aap_finetune_retriever.py \
+    TERMLINKER_HOME=/tmp/tl-ft python benchmarks/aap_finetune_retriever.py \
         [--data-dir ../shared/data] [--folds 0] [--share 0.1] [--json bench-aap-finetune.json]
 
 For each fold: a random ``share`` of the train split (seed 0) plays the user's gold pairs

@@ -1,6 +1,6 @@
 """Ask A Patient, low-resource: which fine-tuning recipe for the retriever (figures, not a test).
 
-    TERMLINKER_HOME=/tmp/tl-recipe python tests/benchmarks/aap_retriever_recipe.py \\
+    TERMLINKER_HOME=/tmp/tl-recipe python benchmarks/aap_retriever_recipe.py \\
         [--data-dir ../shared/data] [--folds 0] [--share 0.1] [--variants all] [--json out.json]
 
 For each fold, a random ``share`` of the train split (seed 0) plays the user's gold rows and goes
