@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,8 @@ PHRASES = {"my head hurts": "Headache", "pounding head": "Headache", "can't slee
 
 
 def shoot_wizard(tmp: Path, main_home: Path, settle: Callable, save: Callable) -> None:
+    if str(ROOT) not in sys.path:  # benchmarks/ (the simulated teacher) sits at the repository root
+        sys.path.insert(0, str(ROOT))
     from benchmarks.simulated_teacher import SimulatedTeacher, serve
     from termlinker.distill.train_reranker import RerankerTrainConfig
     from termlinker.distill.train_retriever import RetrieverTrainConfig
