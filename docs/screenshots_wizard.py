@@ -10,9 +10,9 @@ correction, a small LoRA fine-tune (8 examples, Q8_0 only) and the validation of
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
