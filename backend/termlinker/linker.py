@@ -16,6 +16,7 @@ from .rerank.reranker import Reranker, RerankerConfig
 from .retrieval.index import IndexParams
 from .retrieval.retriever import FusionConfig, Retriever
 from .types import Candidate, LinkResult
+from .vocab.builtin import DEFAULT_BUILTIN
 from .vocab.model import Vocabulary
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ CHINESE_DENSE_WEIGHT = 0.9
 
 @dataclass(frozen=True)
 class LinkerConfig:
-    vocabulary: str = "hpo"
+    vocabulary: str = DEFAULT_BUILTIN
     encoder: str | None = None  # name in the model store or a folder; None = default
     encoder_variant: str = "int8"
     threads: int | None = None

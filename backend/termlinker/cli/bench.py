@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..overwrite import refuse_for_command
 from ..paths import DataDirs
+from ..vocab.builtin import DEFAULT_BUILTIN
 from .common import Commands
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _child_run(module: str | None, argv: list[str], env: dict[str, str]) -> tupl
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="speed, memory and index recall figures (writes JSON)")
-    bench.add_argument("--vocab", default="hpo")
+    bench.add_argument("--vocab", default=DEFAULT_BUILTIN)
     bench.add_argument("--terms", type=int, default=10000, help="number of terms to link")
     bench.add_argument("--json", default="bench-retriever.json")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..overwrite import path_arguments, refuse_output_over_inputs, refuse_two_outputs_in_one_file
 from ..paths import DataDirs
+from ..vocab.builtin import DEFAULT_BUILTIN
 from .common import Commands, add_group, bar, print_warnings, read_term_source, say, term_source_options
 
 
@@ -18,7 +19,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     label = dsub.add_parser("label", help="ask a teacher (OpenAI-compatible) to pick a candidate for each term")
     label.add_argument("terms", help=".txt (one term a line) or .csv/.tsv of unannotated terms")
     term_source_options(label)
-    label.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    label.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary name or file (default: {DEFAULT_BUILTIN})")
     label.add_argument("--base-url", required=True, help="the teacher's OpenAI-compatible endpoint, e.g. .../v1")
     label.add_argument("--model", required=True, help="the teacher model name")
     label.add_argument("--api-key-env", required=True, metavar="VAR",
@@ -44,7 +45,7 @@ def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
     ds.add_argument("--labels", help="teacher labels (JSONL from `distill label`); only status ok is used")
     ds.add_argument("--gold", help="your own gold pairs, term<TAB>concept id (wins over everything)")
     ds.add_argument("--project", help="a review project (.tlproj): its approved decisions win over the teacher")
-    ds.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    ds.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary name or file (default: {DEFAULT_BUILTIN})")
     ds.add_argument("--encoder", help="retriever encoder for hard negatives (default: the default encoder)")
     ds.add_argument("--val-share", type=float, default=0.1, help="held-out share, by a hash of the term")
     ds.add_argument("--negatives", type=int, default=3, help="re-ranker hard negatives per positive")
@@ -59,7 +60,7 @@ def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("dataset", metavar="DATASET_DIR", nargs="?", help="a folder written by `distill dataset`")
     tr.add_argument("--project", help="learn from this review project's approved mappings instead of a data folder")
     tr.add_argument("--gold", help="learn from this TSV of term<TAB>concept_id (with --project, or alone)")
-    tr.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    tr.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary name or file (default: {DEFAULT_BUILTIN})")
     tr.add_argument("--name", help="name of the new encoder (default: minilm-ft-<date>; from --project or --gold: "
                                    "<vocabulary>-learned)")
     tr.add_argument("--base", help="encoder to start from (default: the default encoder)")
@@ -81,7 +82,7 @@ def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
 def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr = dsub.add_parser("train-reranker", help="distil the labels into the local re-ranker (LoRA -> GGUF)")
     tr.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `distill dataset`")
-    tr.add_argument("--vocab", default="hpo", help="vocabulary for validation (default: hpo)")
+    tr.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary for validation (default: {DEFAULT_BUILTIN})")
     tr.add_argument("--encoder", help="retriever encoder whose candidates are re-ranked (default: the default)")
     tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>)")
     tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama or gemma3 architecture, "

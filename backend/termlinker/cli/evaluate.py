@@ -9,13 +9,14 @@ from pathlib import Path
 from ..errors import InputError
 from ..overwrite import refuse_for_command
 from ..paths import DataDirs
+from ..vocab.builtin import DEFAULT_BUILTIN
 from .common import Commands, bar, linker_config_from_args, print_warnings, rerank_options, say
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="Acc@1, Acc@5 and MRR on gold data")
     ev.add_argument("--data", help="TSV file of term<TAB>gold concept id")
-    ev.add_argument("--vocab", default="hpo")
+    ev.add_argument("--vocab", default=DEFAULT_BUILTIN)
     ev.add_argument("--dataset", choices=["askapatient", "chip-cdn"], help="a public benchmark dataset (with --data-dir)")
     ev.add_argument("--fold", default="0", help="fold number, or 'all' (askapatient)")
     ev.add_argument("--split", choices=["test", "validation"], default="test")

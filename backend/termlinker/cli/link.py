@@ -7,6 +7,7 @@ import argparse
 from ..errors import InputError
 from ..overwrite import refuse_for_command
 from ..paths import DataDirs
+from ..vocab.builtin import DEFAULT_BUILTIN
 from .common import (Commands, bar, linker_config_from_args, open_output, print_warnings, read_term_source,
                      rerank_options, say, term_source_options)
 
@@ -14,7 +15,7 @@ from .common import (Commands, bar, linker_config_from_args, open_output, print_
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     link = sub.add_parser("link", help="link a term list to a vocabulary")
     link.add_argument("input", help=".txt (one term a line), .csv/.tsv/.xlsx, or - for stdin")
-    link.add_argument("--vocab", default="hpo", help="vocabulary name or file (default: hpo)")
+    link.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary name or file (default: {DEFAULT_BUILTIN})")
     link.add_argument("--top-k", type=int, default=10)
     link.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     term_source_options(link)

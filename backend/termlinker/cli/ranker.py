@@ -7,13 +7,14 @@ import argparse
 from ..errors import InputError
 from ..overwrite import refuse_for_command
 from ..paths import DataDirs
+from ..vocab.builtin import DEFAULT_BUILTIN
 from .common import Commands, add_group, bar, say
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     rsub = add_group(sub, "ranker", help="learn how to order candidates from labelled terms")
     train = rsub.add_parser("train", help="fit a ranking on gold pairs and approved review decisions")
-    train.add_argument("--vocab", default="hpo", help="vocabulary the pairs' concept ids belong to (default: hpo)")
+    train.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary the pairs' concept ids belong to (default: {DEFAULT_BUILTIN})")
     train.add_argument("--pairs", action="append", required=True, metavar="FILE",
                        help="term<TAB>concept id file, review project .tlproj (approved decisions) or teacher "
                             "labels .jsonl (`distill label -o`); repeatable")
