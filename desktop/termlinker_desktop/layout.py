@@ -79,8 +79,6 @@ def _review_pane(w: MainWindow) -> QWidget:
     w.model = ResultsModel(w.settings.low_score, w)
     w.proxy = ResultsFilter(w)
     w.proxy.setSourceModel(w.model)
-    w.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-    w.proxy.setFilterKeyColumn(0)
     w.table = ReviewTable()
     w.table.setModel(w.proxy)
     w.table.fit_columns()
@@ -99,7 +97,9 @@ def _review_pane(w: MainWindow) -> QWidget:
     w.text_filter = QLineEdit()
     w.text_filter.setPlaceholderText("Find a term…")
     w.text_filter.setClearButtonEnabled(True)
-    w.text_filter.textChanged.connect(w.proxy.setFilterFixedString)
+    w.text_filter.setToolTip("Show only the terms containing this text (Ctrl+F); Enter goes to the first")
+    w.text_filter.textChanged.connect(w.proxy.set_text)
+    w.text_filter.returnPressed.connect(lambda: _go_to_matches(w))
     w.bulk_min = QDoubleSpinBox()
     w.bulk_min.setRange(0.0, 1.0)
     w.bulk_min.setSingleStep(0.05)
@@ -124,3 +124,12 @@ def _review_pane(w: MainWindow) -> QWidget:
     layout.addWidget(w.table, 1)
     layout.addWidget(w.counts_label)
     return centre
+
+
+def _go_to_matches(w: MainWindow) -> None:
+    """Enter in the find box: on to the table, at the first match unless a match is selected."""
+    if w.proxy.rowCount() == 0:
+        return
+    w.table.setFocus()
+    if not w.table.currentIndex().isValid():
+        w.table.selectRow(0)

@@ -152,13 +152,15 @@ class ResultsModel(QAbstractTableModel):
 
 
 class ResultsFilter(QSortFilterProxyModel):
-    """Sort by any column; show only one status and rows scoring at least a minimum."""
+    """Sort by any column; show only one status, rows scoring at least a minimum, and terms
+    containing a text (case and spacing ignored)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self._status: Status | None = None
         self._min_score = 0.0
+        self._text = ""
 
     def set_status(self, status: Status | str | None) -> None:
         # Combo boxes hand back the plain string of a str-enum, so normalise here.
@@ -169,8 +171,14 @@ class ResultsFilter(QSortFilterProxyModel):
         self._min_score = value
         self.invalidateFilter()
 
+    def set_text(self, text: str) -> None:
+        self._text = " ".join(text.split()).casefold()
+        self.invalidateFilter()
+
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         row: ReviewRow = self.sourceModel().row_at(source_row)
+        if self._text and self._text not in " ".join(row.term.split()).casefold():
+            return False
         if self._status is not None and row.status is not self._status:
             return False
         if self._min_score > 0 and (row.best_score is None or row.best_score < self._min_score):
