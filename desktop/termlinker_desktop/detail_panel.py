@@ -144,6 +144,15 @@ class DetailPanel(QWidget):
         if not self.comment.hasFocus():
             self.comment.setText(row.comment)
 
+    def update_row(self, row: ReviewRow) -> None:
+        """The shown term as just saved (a comment), without re-filling the candidates."""
+        if self._row is None or row.term != self._row.term:
+            return
+        self._row = row
+        self.state_label.setText(self._state_html(row))
+        if not self.comment.hasFocus():
+            self.comment.setText(row.comment)
+
     def _state_html(self, row: ReviewRow) -> str:
         parts = [f"<b>{STATUS_LABELS[row.status]}</b>"]
         if row.concept_id:
@@ -206,8 +215,10 @@ class DetailPanel(QWidget):
         self.decided.emit(Status.APPROVED.value, concept_id, name)
 
     def _comment_done(self) -> None:
-        if self._row is not None and self.comment.text() != self._row.comment:
-            self.commented.emit(self.comment.text())
+        """Save the comment when it changed; an empty box (or only spaces) clears it."""
+        text = self.comment.text().strip()
+        if self._row is not None and text != self._row.comment:
+            self.commented.emit(text)
 
     def _run_search(self, text: str) -> None:
         self.search_results.clear()

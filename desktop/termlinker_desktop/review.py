@@ -120,6 +120,7 @@ class ReviewController:
             w.report("Cannot save the comment", exc)
             return
         w.model.update_row(updated)
+        w.detail.update_row(updated)  # what the panel compares the next edit with
 
     def bulk_approve(self, min_score: float) -> int:
         w = self.window
