@@ -73,8 +73,9 @@ class ReviewController:
         row = self.current_row()
         if row is None or w.project is None:
             return
-        if status == Status.APPROVED.value and concept_id is None and row.concept_id:
-            # Enter on a row whose concept was already chosen (by hand or by 1-9) keeps that choice.
+        if status in (Status.APPROVED.value, Status.FLAGGED.value) and concept_id is None and row.concept_id:
+            # Enter (or F) on a row whose concept was already chosen (by hand or by 1-9) keeps that
+            # choice: the engine stores a flag without a concept as no concept.
             concept_id, concept_name = row.concept_id, row.concept_name
         if status == Status.APPROVED.value and concept_id is None and not row.candidates:
             w.show_error("Cannot approve", f"{row.term!r} has no candidates yet. Press Run first, or search "
