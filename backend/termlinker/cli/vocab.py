@@ -11,9 +11,12 @@ from .common import Commands, add_group
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     vsub = add_group(sub, "vocab", help="list, import and describe vocabularies")
     vsub.add_parser("list", help="vocabularies available")
-    vimp = vsub.add_parser("import", help="import a JSONL, TSV/CSV or OBO vocabulary")
-    vimp.add_argument("file")
+    vimp = vsub.add_parser("import", help="import a JSONL, TSV/CSV or OBO vocabulary, or an OHDSI Athena download")
+    vimp.add_argument("file", help="the vocabulary file, or the unzipped Athena folder (holding CONCEPT.csv)")
     vimp.add_argument("--name", required=True)
+    vimp.add_argument("--vocabulary-id", action="append", default=[], dest="vocabulary_ids", metavar="ID",
+                      help="Athena only: keep the concepts of this vocabulary_id (SNOMED, ICD10CM, …); "
+                      "repeatable; default: all")
     vinfo = vsub.add_parser("info", help="details of one vocabulary")
     vinfo.add_argument("name")
 
@@ -25,17 +28,26 @@ def _store(dirs: DataDirs):
 
 
 def list_vocabularies(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..vocab.athena import OMOP_KIND
+
     print(f"{'name':<16}{'concepts':>10}{'names':>10}  version")
     for s in _store(dirs).list():
         concepts = f"{s.concepts}" if s.concepts is not None else "-"
         names = f"{s.names}" if s.names is not None else "-"
-        print(f"{s.name:<16}{concepts:>10}{names:>10}  {s.version}{'  (built-in)' if s.builtin else ''}")
+        marks = ("  (built-in)" if s.builtin else "") + ("  (OMOP, from Athena)" if s.kind == OMOP_KIND else "")
+        print(f"{s.name:<16}{concepts:>10}{names:>10}  {s.version}{marks}")
     return 0
 
 
 def import_vocabulary(args: argparse.Namespace, dirs: DataDirs) -> int:
-    vocab = _store(dirs).import_file(args.file, args.name)
-    print(f"imported {args.name}: {len(vocab)} concepts, {len(vocab.names)} names")
+    from ..vocab.athena import OMOP_KIND, omop_fields
+
+    vocab = _store(dirs).import_file(args.file, args.name, vocabulary_ids=args.vocabulary_ids)
+    omop = ""
+    if vocab.info.kind == OMOP_KIND:
+        ids = sorted({omop_fields(c)["vocabulary_id"] for c in vocab})
+        omop = f" (OMOP concepts from Athena: {', '.join(ids)}; OMOP exports write their concept_ids)"
+    print(f"imported {args.name}: {len(vocab)} concepts, {len(vocab.names)} names{omop}")
     return 0
 
 

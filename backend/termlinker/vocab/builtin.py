@@ -45,6 +45,7 @@ class BuiltinSpec:
     sources: Callable[[], list[Path]]  # the data files read; their stat() keys the store's cache
     loader: Callable[[], Vocabulary]
     version: Callable[[], str]  # cheap: without loading the concepts
+    language: str = "en"  # of its names, known without loading them (script checks suggest by it)
 
     def package_version(self) -> str:
         try:
@@ -253,6 +254,7 @@ ICD10_ZH = BuiltinSpec(
     sources=_icd10_zh_sources,
     loader=load_icd10_zh,
     version=lambda: ICD10_ZH.package_version(),
+    language="zh",
 )
 
 DEFAULT_BUILTIN = "hpo"

@@ -20,7 +20,7 @@ from ._common import PathLike, at, build_vocabulary, check_readable, default_nam
 from .model import Concept, Vocabulary, VocabularyInfo
 
 HEADER_KEY = "_termlinker_vocabulary"
-_INFO_FIELDS = ("name", "version", "source", "citation", "language")
+_INFO_FIELDS = ("name", "version", "source", "citation", "language", "kind")
 
 
 def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
@@ -57,6 +57,7 @@ def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
         source=header.get("source", "") or str(target),
         citation=header.get("citation", ""),
         language=header.get("language") or guess_language(c.canonical_name for c in concepts),
+        kind=header.get("kind", ""),
     )
     return build_vocabulary(target, info, concepts)
 
@@ -76,7 +77,9 @@ def read_jsonl_header(path: PathLike) -> dict[str, Any] | None:
 
 def save_jsonl(vocab: Vocabulary, path: PathLike, *, extra: Mapping[str, Any] | None = None) -> None:
     """Write ``vocab`` atomically: header line (info, counts, ``extra``), then one concept per line."""
-    header: dict[str, Any] = {field: getattr(vocab.info, field) for field in _INFO_FIELDS}
+    # An empty kind (a plain vocabulary) is left out, so plain files keep the header they always had.
+    header: dict[str, Any] = {field: getattr(vocab.info, field) for field in _INFO_FIELDS
+                              if field != "kind" or vocab.info.kind}
     header["concepts"] = len(vocab.concepts)
     header["names"] = len(vocab.names)
     if extra:

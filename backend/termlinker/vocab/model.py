@@ -49,6 +49,7 @@ class VocabularyInfo:
     citation: str = ""
     language: str = "en"
     learned_aliases: str = ""  # digest of the labelled pairs added as synonyms (vocab.aliases); "" for none
+    kind: str = ""  # "omop": ids are OMOP concept_ids, concepts carry their Athena fields (vocab.athena)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Layout under ``DataDirs.vocabularies``::
 
-    <name>.jsonl            imported by the user (JSONL with a header line)
+    <name>.jsonl            imported by the user (JSONL with a header line; an Athena download's
+                            header says ``"kind": "omop"``)
     _builtin/<name>.jsonl   a built-in converted once; rebuilt when its package changes
 
 Names are matched without regard to case, because the files live on file systems
@@ -15,12 +16,14 @@ import builtins
 import contextlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StorageError, VocabularyError
 from ..paths import DataDirs, is_safe_name
 from ._common import PathLike
+from .athena import OMOP_KIND, athena_folder
 from .builtin import BUILTINS, BuiltinSpec
 from .jsonl import load_jsonl, read_jsonl_header, save_jsonl
 from .loaders import load_vocabulary_file
@@ -48,6 +51,7 @@ class VocabularySummary:
     language: str = ""
     path: Path | None = None
     problem: str = ""  # why it cannot be used now (e.g. package not installed); "" when fine
+    kind: str = ""  # "omop" for an Athena download (ids are OMOP concept_ids); "" for any other
 
     @property
     def available(self) -> bool:
@@ -98,10 +102,26 @@ class VocabularyStore:
                 )
         return load_vocabulary_file(name_or_path)
 
+    def kind(self, name_or_path: str | os.PathLike[str]) -> str:
+        """The ``info.kind`` ("omop" or "") of what :meth:`get` would load, cheaply: from a file's
+        header or a folder's layout, without loading concepts. "" also for a name that is not there."""
+        if isinstance(name_or_path, str) and is_valid_name(name_or_path):
+            if _builtin_spec(name_or_path) is not None:
+                return ""
+            registered = self._find_registered(name_or_path)
+            if registered is not None:
+                return str((read_jsonl_header(registered) or {}).get("kind", ""))
+        path = Path(name_or_path).expanduser()
+        if athena_folder(path) is not None:
+            return OMOP_KIND
+        return str((read_jsonl_header(path) or {}).get("kind", "")) if path.is_file() else ""
+
     # --- changing --------------------------------------------------------------------
 
-    def import_file(self, path: PathLike, name: str, *, replace: bool = False) -> Vocabulary:
-        """Load ``path`` and keep it in the store as ``name``; returns the stored vocabulary."""
+    def import_file(self, path: PathLike, name: str, *, replace: bool = False,
+                    vocabulary_ids: Iterable[str] = ()) -> Vocabulary:
+        """Load ``path`` and keep it in the store as ``name``; returns the stored vocabulary.
+        ``vocabulary_ids`` choose the concepts of an OHDSI Athena download folder (all when empty)."""
         check_name(name)
         existing = self._find_registered(name)
         if existing is not None and not replace:
@@ -109,9 +129,13 @@ class VocabularyStore:
                 f"A vocabulary called {existing.stem!r} already exists. Choose another name, "
                 "or remove or replace the existing one."
             )
-        vocab = load_vocabulary_file(path, name)
+        vocabulary_ids = [v.strip() for v in vocabulary_ids if v.strip()]
+        vocab = load_vocabulary_file(path, name, vocabulary_ids=vocabulary_ids)
         target = self.folder / f"{name}{_SUFFIX}"
-        save_jsonl(vocab, target, extra={"imported_from": str(Path(path).expanduser().resolve())})
+        extra: dict[str, object] = {"imported_from": str(Path(path).expanduser().resolve())}
+        if vocabulary_ids:
+            extra["vocabulary_ids"] = vocabulary_ids
+        save_jsonl(vocab, target, extra=extra)
         if existing is not None and existing.name != target.name:  # same name, different case
             # On case-insensitive file systems both spellings are the new file: keep it.
             with contextlib.suppress(OSError):
@@ -160,14 +184,13 @@ class VocabularyStore:
                 description=spec.description,
                 source=f"{spec.package} {spec.package_version()}",
                 citation=header.get("citation", "") if fresh else "",
-                language=header.get("language", "") if fresh else "",
+                language=(header.get("language", "") if fresh else "") or spec.language,
             )
         except VocabularyError as exc:
             if load:
                 raise
-            return VocabularySummary(
-                spec.name, None, None, "", builtin=True, description=spec.description, problem=str(exc)
-            )
+            return VocabularySummary(spec.name, None, None, "", builtin=True, description=spec.description,
+                                     language=spec.language, problem=str(exc))
 
     # --- imported --------------------------------------------------------------------
 
@@ -206,6 +229,7 @@ class VocabularyStore:
             citation=header.get("citation", ""),
             language=header.get("language", ""),
             path=path,
+            kind=header.get("kind", ""),
         )
 
     def _known_names(self) -> builtins.list[str]:
@@ -248,4 +272,5 @@ def _summary_of(
         citation=info.citation,
         language=info.language,
         path=path,
+        kind=info.kind,
     )
