@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
@@ -16,6 +16,8 @@ from .results_model import STATUS_LABELS
 from .vocab_search import VocabularySearch
 
 CONCEPT_ROLE = Qt.ItemDataRole.UserRole + 1  # (concept id, name)
+CANDIDATE_DIGITS = {str(number % 10): number for number in range(1, 11)}  # 1-9, then 0 for the tenth
+ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class DetailPanel(QWidget):
@@ -45,13 +47,15 @@ class DetailPanel(QWidget):
         _wrap_items(self.candidates)
         self.candidates.currentItemChanged.connect(lambda item, _old: self._show_item(item))
         self.candidates.itemDoubleClicked.connect(self._approve_item)
+        self.candidates.installEventFilter(self)
 
         self.concept_view = QTextBrowser()
         self.concept_view.setOpenLinks(False)
         self.concept_view.setFrameShape(QFrame.Shape.StyledPanel)
 
         self.approve_button = QPushButton("&Approve")
-        self.approve_button.setToolTip("Approve the highlighted candidate (Enter; 1–9 picks a candidate)")
+        self.approve_button.setToolTip("Approve the highlighted candidate (Enter; 1–9 picks a candidate, "
+                                       "0 the tenth)")
         self.flag_button = QPushButton("&Flag")
         self.no_match_button = QPushButton("&No match")
         self.reset_button = QPushButton("&Unchecked")
@@ -71,13 +75,17 @@ class DetailPanel(QWidget):
         self.search_box.setPlaceholderText("Search the whole vocabulary for another concept…")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.textChanged.connect(self._run_search)
+        self.search_box.setToolTip("Down goes to the results; Enter on a result uses that concept")
+        self.search_box.installEventFilter(self)
         self.search_results = QListWidget()
         self.search_results.setMaximumHeight(140)
         _wrap_items(self.search_results)
         self.search_results.currentItemChanged.connect(lambda item, _old: self._show_item(item))
         self.search_results.itemDoubleClicked.connect(self._approve_item)
+        self.search_results.installEventFilter(self)
         self.use_button = QPushButton("Use this concept")
-        self.use_button.clicked.connect(lambda: self._approve_item(self.search_results.currentItem()))
+        self.use_button.clicked.connect(self._use_search_result)
+        self.search_results.currentItemChanged.connect(lambda _item, _old: self._update_use_button())
         search_group = QGroupBox("Manual choice")
         search_layout = QVBoxLayout(search_group)
         search_layout.addWidget(self.search_box)
@@ -87,7 +95,7 @@ class DetailPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.term_label)
         layout.addWidget(self.state_label)
-        layout.addWidget(QLabel("Candidates (1–9 to approve, double-click to approve):"))
+        layout.addWidget(QLabel("Candidates (1–9, 0 for the tenth, or double-click to approve):"))
         layout.addWidget(self.candidates, 3)
         layout.addWidget(self.concept_view, 2)
         layout.addLayout(buttons)
@@ -111,12 +119,16 @@ class DetailPanel(QWidget):
         return self._row
 
     def show_row(self, row: ReviewRow | None) -> None:
+        new_term = row is None or self._row is None or row.term != self._row.term
         self._row = row
         self.candidates.clear()
+        if new_term:
+            self.search_box.clear()  # a manual search was for the term before
         enabled = row is not None
         for widget in (self.approve_button, self.flag_button, self.no_match_button, self.reset_button,
-                       self.comment, self.search_box, self.use_button):
+                       self.comment, self.search_box):
             widget.setEnabled(enabled)
+        self._update_use_button()
         if row is None:
             self.term_label.setText("Select a term")
             self.state_label.setText("Paste terms or import a file, then press Run.")
@@ -127,7 +139,7 @@ class DetailPanel(QWidget):
         self.state_label.setText(self._state_html(row))
         chosen = 0
         for number, cand in enumerate(row.candidates, start=1):
-            prefix = f"{number}" if number <= 9 else " "
+            prefix = str(number % 10) if number <= len(CANDIDATE_DIGITS) else " "  # its key
             item = QListWidgetItem(f"{prefix}   {cand.name}   ·   {cand.concept_id}   ·   {cand.score:.3f}")
             item.setData(CONCEPT_ROLE, (cand.concept_id, cand.name))
             if cand.concept_id == row.concept_id:
@@ -199,11 +211,19 @@ class DetailPanel(QWidget):
 
     def approve_number(self, number: int) -> bool:
         """Approve candidate ``number`` (1-based); False when there is none."""
-        if self._row is None or not 1 <= number <= min(9, len(self._row.candidates)):
+        if self._row is None or not 1 <= number <= min(len(CANDIDATE_DIGITS), len(self._row.candidates)):
             return False
         self.candidates.setCurrentRow(number - 1)
         self._approve_item(self.candidates.item(number - 1))
         return True
+
+    def _use_search_result(self) -> None:
+        item = self.search_results.currentItem()
+        if item is not None:  # never the best candidate in its place
+            self._approve_item(item)
+
+    def _update_use_button(self) -> None:
+        self.use_button.setEnabled(self._row is not None and self.search_results.currentItem() is not None)
 
     def _approve_item(self, item: QListWidgetItem | None) -> None:
         if self._row is None:
@@ -222,6 +242,7 @@ class DetailPanel(QWidget):
 
     def _run_search(self, text: str) -> None:
         self.search_results.clear()
+        self._update_use_button()
         if self._vocabulary is None or not text.strip():
             return
         if self._search is None:
@@ -234,11 +255,40 @@ class DetailPanel(QWidget):
             self.search_results.addItem(item)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        text = event.text()
-        if text.isdigit() and text != "0" and not self.search_box.hasFocus() and not self.comment.hasFocus():
-            if self.approve_number(int(text)):
+        number = _candidate_number(event)
+        if number and not self.search_box.hasFocus() and not self.comment.hasFocus():
+            if self.approve_number(number):
                 return
         super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keys the lists and the search box would otherwise swallow or ignore: Down from the
+        search box into its results, Enter on a result or a candidate, a digit on a candidate."""
+        if event.type() != QEvent.Type.KeyPress or self._row is None:
+            return super().eventFilter(watched, event)
+        key = event.key()
+        if watched is self.search_box and key == Qt.Key.Key_Down and self.search_results.count():
+            self.search_results.setFocus(Qt.FocusReason.OtherFocusReason)
+            if self.search_results.currentRow() < 0:
+                self.search_results.setCurrentRow(0)
+            return True
+        if watched in (self.search_results, self.candidates) and key in ENTER_KEYS:
+            item = watched.currentItem()
+            if item is not None:
+                self._approve_item(item)
+                return True
+        if watched is self.candidates:
+            number = _candidate_number(event)
+            if number and self.approve_number(number):
+                return True
+        return super().eventFilter(watched, event)
+
+
+def _candidate_number(event: QKeyEvent) -> int | None:
+    """The candidate a digit key picks (0 the tenth), or None."""
+    if event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+        return None
+    return CANDIDATE_DIGITS.get(event.text())
 
 
 def _wrap_items(view: QListWidget) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QProgressBar, QPushButton, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
@@ -98,6 +99,9 @@ def _review_pane(w: MainWindow) -> QWidget:
     w.text_filter.setPlaceholderText("Find a term…")
     w.text_filter.setClearButtonEnabled(True)
     w.text_filter.setToolTip("Show only the terms containing this text (Ctrl+F); Enter goes to the first")
+    find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), w)
+    find.activated.connect(lambda: (w.text_filter.setFocus(Qt.FocusReason.ShortcutFocusReason),
+                                    w.text_filter.selectAll()))
     w.text_filter.textChanged.connect(w.proxy.set_text)
     w.text_filter.returnPressed.connect(lambda: _go_to_matches(w))
     w.bulk_min = QDoubleSpinBox()
@@ -108,7 +112,8 @@ def _review_pane(w: MainWindow) -> QWidget:
     w.counts_label = QLabel("")
     # A long count line must not widen the window past a laptop screen.
     w.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    w.counts_label.setToolTip("Enter approves, 1–9 approves candidate n, F flags, N no match, U undoes")
+    w.counts_label.setToolTip("Enter approves, 1–9 approves candidate n (0 the tenth), F flags, N no match, "
+                              "U undoes, Ctrl+F finds a term")
 
     filters = QHBoxLayout()
     filters.addWidget(w.text_filter, 2)

@@ -1,5 +1,6 @@
 """The results view, keyboard-driven as in OHDSI Usagi: arrows move, Enter approves,
-1–9 approve a candidate, F flags, N marks no match, U (or Backspace) undoes."""
+1–9 approve a candidate (0 the tenth), F flags, N marks no match, U (or Backspace) undoes.
+Other letters do nothing: they never move the selection."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from termlinker.api import Status
 
 from .results_model import Column
 
+CANDIDATE_KEYS = {Qt.Key.Key_0 + number % 10: number for number in range(1, 11)}  # 1-9, then 0 for the tenth
 STATUS_KEYS = {Qt.Key.Key_F: Status.FLAGGED, Qt.Key.Key_N: Status.NO_MATCH, Qt.Key.Key_U: Status.UNCHECKED,
                Qt.Key.Key_Backspace: Status.UNCHECKED}
 
@@ -46,10 +48,14 @@ class ReviewTable(QTableView):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.approve_requested.emit()
             return
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.candidate_requested.emit(key - Qt.Key.Key_0)
+        if key in CANDIDATE_KEYS and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.candidate_requested.emit(CANDIDATE_KEYS[key])
             return
         if key in STATUS_KEYS and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.status_requested.emit(STATUS_KEYS[Qt.Key(key)].value)
             return
         super().keyPressEvent(event)
+
+    def keyboardSearch(self, search: str) -> None:
+        """Off: jumping to the row whose term starts with a typed letter moved the selection
+        under a reviewer, whose next decision or comment then landed on another term."""
