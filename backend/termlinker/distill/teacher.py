@@ -10,6 +10,7 @@ request body, and nothing here writes it anywhere.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -55,6 +56,40 @@ class TeacherReply:
     tokens_out: int
     usage_estimated: bool  # True when the endpoint gave no usage and chars/4 was used
     attempts: int
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """What an endpoint sent back to one request, read as it came: status, content type, text."""
+
+    status: int
+    content_type: str
+    text: str
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+    def describe(self, expected: str) -> str:
+        """What came back, in words: "HTTP 404 with an HTML page", "HTTP 200 with JSON that is not <expected>"."""
+        body = self.json()
+        kind = self.content_type.split(";")[0].strip().lower()
+        if isinstance(body, dict) and isinstance(body.get("error"), dict | str):
+            error = body["error"]
+            message = error.get("message", "") if isinstance(error, dict) else error
+            what = f"an error: {_clip(_one_line(str(message)))}" if message else "an error"
+        elif body is not None:
+            what = f"JSON that is not {expected}"
+        elif not self.text.strip():
+            what = "an empty body"
+        elif "html" in kind or self.text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            what = "an HTML page"
+        else:
+            what = f"{kind or 'untyped text'}: {_clip(_one_line(self.text))!r}"
+        return f"HTTP {self.status} with {what}"
 
 
 class SendLedger(Protocol):
@@ -130,17 +165,29 @@ class TeacherClient:
     def request_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         return request_body(self.config, messages)
 
-    def list_models(self) -> list[str]:
-        """The endpoint's model ids (GET /models, one try): a connection test that sends no term.
+    def get_models(self) -> EndpointAnswer:
+        """GET /models once, as it came back (any HTTP status): a connection test that sends no term.
 
-        Raises the same typed errors as ``ask``; an endpoint without /models answers 404, which
-        raises ``TeacherConfigError`` too, so callers may treat that one as "reachable"."""
+        Raises ``TeacherUnreachable`` when nothing answered, and ``TeacherAuthError`` on 401/403."""
+        return self._exchange(lambda: self._client.models.with_raw_response.list())
+
+    def try_chat(self, messages: list[dict[str, str]]) -> EndpointAnswer:
+        """One chat completion of ``messages``, sent once and not retried, as it came back (any status)."""
+        body = self.request_body(messages)
+        return self._exchange(lambda: self._client.chat.completions.with_raw_response.create(**body))
+
+    def _exchange(self, send: Callable[[], Any]) -> EndpointAnswer:
+        openai = _openai()
         try:
-            page = self._client.models.list()
-            return [str(getattr(m, "id", "")) for m in getattr(page, "data", [])]
-        except Exception as exc:  # noqa: BLE001 - mapped like ask()'s errors
+            response = send().http_response
+        except openai.APIStatusError as exc:
+            if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+                raise self._classify(exc, self.config.max_attempts)[0] from exc
+            response = exc.response
+        except Exception as exc:  # noqa: BLE001 - no answer at all: mapped like ask()'s errors
             error, _wait = self._classify(exc, self.config.max_attempts)
             raise error from exc
+        return EndpointAnswer(response.status_code, response.headers.get("content-type", ""), response.text)
 
     def ask(self, messages: list[dict[str, str]], ledger: SendLedger | None = None) -> TeacherReply:
         """One answer, retrying 429 / 5xx / timeouts; ``ledger`` hears of every attempt (see SendLedger)."""
@@ -248,5 +295,12 @@ def _openai() -> Any:
 
 
 def _short(exc: Exception) -> str:
-    text = str(getattr(exc, "message", exc))
-    return text if len(text) < 200 else text[:200] + "..."
+    return _clip(str(getattr(exc, "message", exc)))
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) < limit else text[:limit] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..atomic import write_text
 from ..errors import InputError, ModelError
@@ -33,7 +34,7 @@ from ..labels import LabelledPair
 from .errors import TeacherConfigError
 from .label_store import LabelRecord, LabelStore
 from .labelling import LabelPlan, LabelSummary, LabellingRun, plan_labelling
-from .teacher import TeacherClient, TeacherConfig, request_body
+from .teacher import EndpointAnswer, TeacherClient, TeacherConfig, request_body
 from .teacher_prompt import load_teacher_prompt
 from .train_reranker import RerankerTrainConfig, RerankerTrainReport
 from .train_retriever import RetrieverTrainConfig, RetrieverTrainReport
@@ -123,28 +124,76 @@ class ConnectionCheck:
     models: tuple[str, ...] = ()
 
 
+# The connection test's question when an endpoint lists no models: no term, and it says "JSON" because
+# some providers refuse a JSON-mode request whose messages never mention it.
+TEST_QUESTION = ({"role": "user", "content": 'This is a connection test. Answer with the JSON {"label": "none"}.'},)
+
+
+def check_base_url(url: str) -> None:
+    """Refuse (TeacherConfigError) a base URL that is not http(s)://host..., before anything is sent."""
+    text = url.strip()
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise TeacherConfigError(f"{url!r} is not an http(s) URL. Enter the teacher's base URL, for example "
+                                 "https://api.example.com/v1.")
+
+
 def check_connection(config: TeacherConfig) -> ConnectionCheck:
     """Ask the endpoint for its models (GET /models): no term or candidate is sent.
 
-    Raises the teacher's typed errors (unreachable, key refused, ...) whose messages say what to do."""
-    import openai
-
+    An endpoint that does not list its models counts as reached only if it answers one chat
+    completion of a fixed test question (``TEST_QUESTION``, no term); anything else that came
+    back (a 404, a web page, JSON of another kind) raises TeacherConfigError saying what it was.
+    Raises the teacher's typed errors (not an http(s) URL, unreachable, key refused, ...) whose
+    messages say what to do."""
+    check_base_url(config.base_url)
+    url = config.base_url
     client = TeacherClient(config)
     try:
-        try:
-            models = tuple(client.list_models())
-        except TeacherConfigError as exc:
-            if isinstance(exc.__cause__, openai.NotFoundError):
-                return ConnectionCheck(True, f"Reached {config.base_url}; it does not list its models, so "
-                                             f"{config.model!r} could not be checked.")
-            raise
+        listing = client.get_models()
+        models = _model_ids(listing)
+        if models is None:
+            reply = client.try_chat(list(TEST_QUESTION))
+            if not _is_chat_completion(reply):
+                raise TeacherConfigError(_not_answered(url, listing, reply))
+            return ConnectionCheck(True, f"Reached {url}; it does not list its models "
+                                         f"({listing.describe('a model list')}), but it answered a test question "
+                                         f"as {config.model!r}.")
     finally:
         client.close()
     if models and config.model not in models:
         shown = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
-        return ConnectionCheck(True, f"Reached {config.base_url}, but it does not list the model {config.model!r} "
+        return ConnectionCheck(True, f"Reached {url}, but it does not list the model {config.model!r} "
                                      f"(it has: {shown}). Check the model name.", models)
-    return ConnectionCheck(True, f"Connected to {config.base_url}; the model {config.model!r} is available.", models)
+    return ConnectionCheck(True, f"Connected to {url}; the model {config.model!r} is available.", models)
+
+
+def _not_answered(url: str, listing: EndpointAnswer, reply: EndpointAnswer) -> str:
+    got = reply.describe("a chat completion")
+    if isinstance(reply.json(), dict) and "error" in reply.json():  # an API that said no: it says why
+        return f"{url} refused a test chat request ({got}). Check the model name and the base URL."
+    return (f"{url} is not an OpenAI-compatible API: GET /models got {listing.describe('a model list')}, and a test "
+            f"chat request got {got}. Check the base URL (it usually ends in /v1).")
+
+
+def _model_ids(answer: EndpointAnswer) -> tuple[str, ...] | None:
+    """The ids of an OpenAI model list ({"data": [{"id": ...}, ...]}), or None if ``answer`` is not one."""
+    body = answer.json()
+    if answer.status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return None
+    return tuple(str(m.get("id", "")) for m in body["data"] if isinstance(m, dict))
+
+
+def _is_chat_completion(answer: EndpointAnswer) -> bool:
+    body = answer.json()
+    if answer.status != 200 or not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        return False
+    first = body["choices"][0] if body["choices"] else None
+    return isinstance(first, dict) and isinstance(first.get("message"), dict)
 
 
 def make_plan(results: Iterable[LinkResult], store: LabelStore, config: TeacherConfig, price_per_1k: float = 0.0,
