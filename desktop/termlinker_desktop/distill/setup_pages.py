@@ -15,7 +15,7 @@ from termlinker.api import (TeacherConfig, TermLinkerError, VocabularyStore, che
 
 from ..term_sources import FILE_FILTER
 from .context import WizardContext, keyring_available, keyring_get, keyring_set
-from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel
+from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard
 
 
 class TermsPage(QWizardPage):
@@ -148,11 +148,13 @@ class TeacherPage(QWizardPage):
         self.concurrency.setRange(1, 16)
         self.concurrency.setValue(2)
         self.test_button = QPushButton("Test Connection")
-        self.test_button.setToolTip("Asks the endpoint for its model list; no term is sent")
+        self.test_button.setToolTip("Asks the endpoint for its model list (or, if it lists none, one test "
+                                    "question); no term is sent")
         self.test_button.clicked.connect(self.test_connection)
+        self.test_failed = False  # the last test failed: Next waits for one that succeeds
         self.op = OpPanel()
         self.op.cancellable = False  # one quick request with its own timeout
-        self.op.finished.connect(lambda: self.test_button.setEnabled(True))
+        self.op.finished.connect(self._tested)
         for box in (self.price, self.budget, self.concurrency):
             box.setMaximumWidth(260)
         form = QFormLayout()
@@ -172,7 +174,7 @@ class TeacherPage(QWizardPage):
         layout.addWidget(self.op)
         layout.addStretch(1)
         for edit in (self.base_url, self.model, self.api_key):
-            edit.textChanged.connect(lambda _t: self.completeChanged.emit())
+            edit.textChanged.connect(self._edited)
         self.base_url.editingFinished.connect(self._key_from_keyring)
         self._key_from_keyring()
 
@@ -188,11 +190,25 @@ class TeacherPage(QWizardPage):
         return TeacherConfig(self.base_url.text().strip(), self.model.text().strip(), "",
                              api_key=self.api_key.text().strip(), **self.options)
 
-    def isComplete(self) -> bool:
+    def filled(self) -> bool:
         return bool(self.base_url.text().strip() and self.model.text().strip() and self.api_key.text().strip())
 
+    def isComplete(self) -> bool:
+        """Testing is optional, but a test that failed (or one still running) holds Next until one succeeds."""
+        return self.filled() and not self.test_failed and not self.op.running
+
+    def _edited(self, _text: str) -> None:
+        if self.test_failed and not self.op.running:
+            self.op.show_message("The last connection test failed. Test the connection again to continue.",
+                                 ERROR_STYLE)
+        self.completeChanged.emit()
+
+    def _tested(self) -> None:
+        self.test_button.setEnabled(True)
+        self.completeChanged.emit()
+
     def test_connection(self) -> None:
-        if not self.isComplete():
+        if not self.filled():
             self.op.show_message("Fill in the base URL, the model and the API key first.", ERROR_STYLE)
             return
         if self.op.running:
@@ -201,10 +217,15 @@ class TeacherPage(QWizardPage):
         self.test_button.setEnabled(False)
 
         def done(check) -> None:
-            self.op.show_message(check.message, OK_STYLE)
+            self.test_failed = not check.ok
+            self.op.show_message(for_the_wizard(check.message), OK_STYLE if check.ok else ERROR_STYLE)
 
-        self.op.start(lambda _p, _c: check_connection(config), done,
-                      lambda exc: self.op.show_failure(exc, "The connection test"), "Connecting to the teacher")
+        def failed(exc: BaseException) -> None:
+            self.test_failed = True
+            self.op.show_failure(exc, "The connection test")
+
+        self.op.start(lambda _p, _c: check_connection(config), done, failed, "Connecting to the teacher")
+        self.completeChanged.emit()
 
     def validatePage(self) -> bool:
         self.ctx.teacher = self.config()
