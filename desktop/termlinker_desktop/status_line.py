@@ -9,12 +9,18 @@ from termlinker.api import Linker, VocabularySummary
 from .settings import Settings
 
 
+OFFLINE = "● Offline"
+OFFLINE_STYLE = "color: #2e7d32; font-weight: 600;"
+OFFLINE_TIP = "TermLinker runs entirely on this computer; no term leaves it."
+SENDING_STYLE = "color: #e65100; font-weight: 600;"
+
+
 class StatusLine:
     def __init__(self, bar: QStatusBar) -> None:
         # The engine opens no socket on the link path (a test audits it), so this is a fact, not a setting.
-        self.offline = QLabel("● Offline")
-        self.offline.setStyleSheet("color: #2e7d32; font-weight: 600;")
-        self.offline.setToolTip("TermLinker runs entirely on this computer; no term leaves it.")
+        # The one exception is the distillation wizard's labelling, which says so here while it sends.
+        self.offline = QLabel()
+        self.sending(None)
         self.retriever = QLabel()
         self.reranker = QLabel()
         self.vocabulary = QLabel()
@@ -33,6 +39,18 @@ class StatusLine:
             self.retriever.setText(self.retriever.text() + " + learned ranking")
         self.reranker.setText(f"Re-ranker: {_reranker_text(settings, linker)}")
         self.vocabulary.setText(_vocabulary_text(summary, name, linker))
+
+    def sending(self, host: str | None) -> None:
+        """``host``: terms are being sent to the teacher there (the wizard is labelling); None: offline again."""
+        if host is None:
+            self.offline.setText(OFFLINE)
+            self.offline.setStyleSheet(OFFLINE_STYLE)
+            self.offline.setToolTip(OFFLINE_TIP)
+        else:
+            self.offline.setText(f"● Sending terms to {host}")
+            self.offline.setStyleSheet(SENDING_STYLE)
+            self.offline.setToolTip(f"The distillation wizard is sending terms and their candidate names to the "
+                                    f"teacher at {host}. Linking itself stays on this computer.")
 
     @property
     def texts(self) -> list[str]:

@@ -6,6 +6,7 @@ is installed); it is never put in the settings, the project or the label store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class WizardContext:
     fine_tune: FineTuneReport | None = None
     validation: ValidationReport | None = None
     ranking_path: Path | None = None  # a ranking learned from the labels (page 7), saved for the vocabulary
+    # Told the teacher's host while labelling sends terms to it, and None when it stops (the main
+    # window's status line, which otherwise says "Offline"); nobody by default.
+    sending: Callable[[str | None], None] = field(default=lambda _host: None, repr=False, compare=False)
 
     @property
     def paths(self) -> WizardPaths:

@@ -15,7 +15,7 @@ from .op_panel import ERROR_STYLE, OK_STYLE, OpPanel, for_the_wizard
 
 
 def _host(url: str) -> str:
-    return urlparse(url).netloc or url
+    return urlparse(url).netloc.rpartition("@")[2] or url  # never a user name or password in the URL
 
 
 class PrivacyPage(QWizardPage):
@@ -166,6 +166,7 @@ class LabellingPage(QWizardPage):
             return
         store, teacher, concurrency = ctx.store, ctx.teacher, ctx.concurrency
         self.resume_button.setVisible(False)
+        ctx.sending(_host(teacher.base_url))  # the only time terms leave the computer
         self.op.start(lambda progress, cancel: label(plan, teacher, store, concurrency, progress, cancel),
                       self._done, self._failed, "Labelling")
         self.completeChanged.emit()
@@ -185,6 +186,7 @@ class LabellingPage(QWizardPage):
             self.op.show_failure(exc, "Labelling")
 
     def _finished(self) -> None:
+        self.ctx.sending(None)
         self._show_cost()
         self._show_counts()
         plan = self.ctx.plan

@@ -39,6 +39,9 @@ class DistillWizard(QWizard):
         self.resize(860, 640)
         self.ctx = WizardContext(dirs, project_path, vocabulary or settings.vocabulary,
                                  training or FineTuneConfig(), threads=settings.threads or 2)
+        status_line = getattr(parent, "status_line", None)  # the main window's: it says when terms are sent
+        if status_line is not None:
+            self.ctx.sending = status_line.sending
         self.terms_page = TermsPage(self.ctx)
         self.teacher_page = TeacherPage(self.ctx, settings.teacher_base_url, settings.teacher_model,
                                         settings.teacher_price_per_1k, settings.teacher_budget, teacher_options)
@@ -75,6 +78,7 @@ class DistillWizard(QWizard):
         for page in self.pages:
             if hasattr(page, "op"):
                 page.op.stop_and_wait()
+        self.ctx.sending(None)
         self.ctx.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
