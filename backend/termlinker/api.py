@@ -35,6 +35,7 @@ from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
 from .project import LinkSummary, Project, ReviewRow, Status
+from .project.exports import OmopVocabularyError, export_project
 from .rerank.feature_ranker import saved_ranker_path
 from .rerank.reranker import RerankerConfig
 from .types import LinkResult
@@ -129,7 +130,7 @@ __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
-    "guess_header", "terms_from_text", "is_table", "TablePreview",
+    "guess_header", "terms_from_text", "is_table", "TablePreview", "export_project",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
@@ -142,6 +143,7 @@ __all__ = [
     "TermList", "ValidationReport", "Vocabulary", "VocabularyStore", "VocabularySummary", "WizardPaths",
     "CancelToken", "ProgressFn", "DEFAULT_BUILTIN",
     # errors and file helpers
-    "BudgetError", "Cancelled", "InputError", "TermLinkerError", "VocabularyError", "atomic_open", "write_text",
+    "BudgetError", "Cancelled", "InputError", "OmopVocabularyError", "TermLinkerError", "VocabularyError",
+    "atomic_open", "write_text",
     "is_safe_name", "saved_ranker_path", "encoder_folder",
 ]

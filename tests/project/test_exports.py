@@ -9,7 +9,6 @@ import re
 import pytest
 
 from termlinker.project import ExportFormatError
-from termlinker.project.exports import OMOP_COLUMNS, omop_concept_id
 
 
 @pytest.fixture
@@ -78,39 +77,7 @@ def test_fhir_default_system_for_builtin_vocabulary(tmp_path):
     _check_r4(cm)
 
 
-def _omop(project, tmp_path, **kwargs):
-    out = tmp_path / "stcm.csv"
-    n = project.export(out, "omop", **kwargs)
-    text = out.read_text(encoding="utf-8")
-    return n, text, list(csv.DictReader(text.splitlines()))
-
-
-def test_omop_exact_columns_and_dates(reviewed, tmp_path):
-    n, text, rows = _omop(reviewed, tmp_path)
-    assert text.splitlines()[0] == ",".join(OMOP_COLUMNS)
-    assert n == len(rows) == 2
-    for row in rows:
-        assert tuple(row) == OMOP_COLUMNS
-        assert row["source_concept_id"] == "0" and row["valid_end_date"] == "2099-12-31"
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["valid_start_date"])
-        assert row["valid_start_date"] == "2024-03-05" and row["invalid_reason"] == ""
-        assert row["target_concept_id"] == "0"  # "T:001" is not an OMOP concept id
-    assert rows[1]["source_code"] == "糖尿病" and rows[1]["source_code_description"] == "糖尿病"
-
-
-def test_omop_all_maps_unapproved_to_zero(reviewed, tmp_path):
-    n, _, rows = _omop(reviewed, tmp_path, approved_only=False, source_vocabulary_id="CLINIC",
-                       target_vocabulary_id="TINY")
-    assert n == 5
-    assert {r["source_vocabulary_id"] for r in rows} == {"CLINIC"}
-    assert {r["target_vocabulary_id"] for r in rows} == {"TINY"}
-
-
-def test_omop_numeric_concept_ids_are_kept(project, tmp_path):
-    project.decide("legs hurt", "approved", concept_id="4329041", concept_name="Pain in lower limb")
-    _, _, rows = _omop(project, tmp_path)
-    assert rows[0]["target_concept_id"] == "4329041"
-    assert omop_concept_id("HP:0001") == 0 and omop_concept_id("١٢") == 0 and omop_concept_id(None) == 0
+# The OMOP export, which needs a vocabulary of OMOP concepts, is tested in test_omop_export.py.
 
 
 def test_csv_and_json_keep_chinese(reviewed, tmp_path):

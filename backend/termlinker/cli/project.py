@@ -63,7 +63,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     comment.add_argument("--term", required=True)
     comment.add_argument("--text", required=True)
 
-    export = psub.add_parser("export", help="write approved (or all) mappings")
+    export = psub.add_parser("export", help="write approved (or all) mappings; omop needs an Athena vocabulary")
     export.add_argument("file")
     export.add_argument("--format", choices=["csv", "json", "fhir", "omop"], required=True)
     export.add_argument("--all", action="store_true", help="every term, not only approved ones")
@@ -71,7 +71,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--source-system", help="FHIR group.source URI of the input terms")
     export.add_argument("--target-system", help="FHIR group.target URI (default: from the vocabulary)")
     export.add_argument("--source-vocabulary-id", help="OMOP source_vocabulary_id (default: TermLinker)")
-    export.add_argument("--target-vocabulary-id", help="OMOP target_vocabulary_id (default: from the vocabulary)")
+    export.add_argument("--target-vocabulary-id", help="OMOP target_vocabulary_id (default: each concept's own)")
 
 
 def _new(args: argparse.Namespace, dirs: DataDirs) -> int:
@@ -195,9 +195,11 @@ def _comment(project, args, dirs) -> int:
 
 
 def _export(project, args, dirs) -> int:
-    n = project.export(args.output, args.format, approved_only=not args.all, source_system=args.source_system,
-                       target_system=args.target_system, source_vocabulary_id=args.source_vocabulary_id,
-                       target_vocabulary_id=args.target_vocabulary_id)
+    from ..api import export_project
+
+    n = export_project(project, args.output, args.format, dirs, approved_only=not args.all,
+                       source_system=args.source_system, target_system=args.target_system,
+                       source_vocabulary_id=args.source_vocabulary_id, target_vocabulary_id=args.target_vocabulary_id)
     print(f"wrote {n} terms to {args.output}")
     return 0
 

@@ -1,5 +1,10 @@
 """Project exports: CSV, JSON, FHIR R4 ConceptMap and OMOP ``source_to_concept_map``.
 
+The OMOP export needs a vocabulary of OMOP concepts (an OHDSI Athena download imported with
+``termlinker vocab import``): its concept ids are the ``target_concept_id`` s, and each concept's own
+``vocabulary_id`` is its ``target_vocabulary_id``. Any other vocabulary is refused with
+:class:`OmopVocabularyError`, because its ids ("HP:0001945") are no OMOP concept ids.
+
 Every file is written through :func:`termlinker.atomic.atomic_open` as UTF-8, so an
 interrupted export never leaves half a file and Chinese terms survive. Rows arrive as an
 iterator and are written as they come (the JSON formats through :mod:`..io.json_stream`), so a
@@ -10,32 +15,41 @@ spreadsheet-safe by :func:`..io.csv_cells.text_cell`; JSON and FHIR keep the raw
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..atomic import atomic_open
 from ..io import json_stream
 from ..io.csv_cells import text_cell
 from ..overwrite import refuse_output_over_inputs
+from ..paths import DataDirs
 from .errors import ProjectError
 from .model import ProjectInfo, ReviewRow, Status
 
+if TYPE_CHECKING:
+    from ..vocab.model import Vocabulary
+    from .project import Project
+
 FORMATS = ("csv", "json", "fhir", "omop")
 
-# FHIR system URIs and OMOP vocabulary_id values for the built-in vocabularies; any other
-# vocabulary gets a URN made from its name (override with target_system / target_vocabulary_id).
+# FHIR system URIs for the built-in vocabularies; any other vocabulary gets a URN made from its
+# name (override with target_system).
 KNOWN_SYSTEMS = {
     "hpo": "http://human-phenotype-ontology.org",
     "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
 }
-KNOWN_OMOP_VOCABULARIES = {"hpo": "HPO", "icd10cm": "ICD10CM"}
 DEFAULT_SOURCE_SYSTEM = "urn:termlinker:source-terms"
 DEFAULT_SOURCE_VOCABULARY_ID = "TermLinker"
 OMOP_END_DATE = "2099-12-31"
+OMOP_SOURCE_CODE_CHARS = 50  # source_to_concept_map.source_code is varchar(50)
+OMOP_DESCRIPTION_CHARS = 255  # source_code_description is varchar(255)
+OMOP_NO_MATCH = (0, "None")  # concept 0, "No matching concept", is in vocabulary "None"
 OMOP_COLUMNS = ("source_code", "source_concept_id", "source_vocabulary_id", "source_code_description",
                 "target_concept_id", "target_vocabulary_id", "valid_start_date", "valid_end_date", "invalid_reason")
 CSV_COLUMNS = ("term", "count", "status", "concept_id", "concept_name", "best_id", "best_name", "best_score",
@@ -46,6 +60,24 @@ class ExportFormatError(ProjectError):
     """An unknown export format."""
 
 
+class OmopVocabularyError(ProjectError):
+    """An OMOP export of a project whose vocabulary is not of OMOP concepts (an Athena import)."""
+
+
+# Where an OMOP export looks up the project's vocabulary by name; unset: the default data folder.
+_VOCABULARY_DIRS: ContextVar[DataDirs | None] = ContextVar("termlinker_export_dirs", default=None)
+
+
+def export_project(project: "Project", path: str | Path, fmt: str, dirs: DataDirs, **options) -> int:
+    """``project.export(path, fmt, **options)``, finding the project's vocabulary (which an OMOP
+    export reads) in the data folder ``dirs`` rather than the default one."""
+    token = _VOCABULARY_DIRS.set(dirs)
+    try:
+        return project.export(path, fmt, **options)
+    finally:
+        _VOCABULARY_DIRS.reset(token)
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     approved_only: bool = True
@@ -54,6 +86,9 @@ class ExportOptions:
     source_vocabulary_id: str | None = None
     target_vocabulary_id: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+Writer = Callable[[IO[str], ProjectInfo, Iterable[ReviewRow], ExportOptions], None]
 
 
 class _Counted:
@@ -79,7 +114,8 @@ def write_export(path: Path, fmt: str, info: ProjectInfo, rows: Iterable[ReviewR
         raise ExportFormatError(f"Unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
     refuse_output_over_inputs(path, sources, "export file (-o)")
     chosen = _Counted(r for r in rows if r.status is Status.APPROVED or not options.approved_only)
-    writer = {"csv": _write_csv, "json": _write_json, "fhir": _write_fhir, "omop": _write_omop}[fmt]
+    writers: dict[str, Writer] = {"csv": _write_csv, "json": _write_json, "fhir": _write_fhir}
+    writer = writers.get(fmt) or _omop_writer(omop_vocabulary(info, _VOCABULARY_DIRS.get() or DataDirs.default()))
     with atomic_open(path, "w", encoding="utf-8") as fh:
         writer(fh, info, chosen, options)
     return chosen.n
@@ -194,25 +230,59 @@ def _write_fhir(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], optio
 
 # --- OMOP source_to_concept_map -------------------------------------------------------
 
-def omop_concept_id(concept_id: str | None) -> int:
-    """OMOP target_concept_id is an integer (a CDM concept_id). Vocabularies whose ids are
-    OMOP concept ids (an Athena export) map as they are; ids like "HP:0001945" are not
-    concept ids, so they get 0, OMOP's "no matching concept", and the id itself stays in the
-    CSV/JSON exports for a later lookup in the CDM's CONCEPT table."""
-    return int(concept_id) if concept_id and concept_id.isascii() and concept_id.isdigit() else 0
+def omop_vocabulary(info: ProjectInfo, dirs: DataDirs) -> "Vocabulary":
+    """The project's vocabulary if it holds OMOP concepts (an Athena import), else the one-line refusal."""
+    from ..vocab.athena import HOW_TO_GET, OMOP_KIND
+    from ..vocab.store import VocabularyStore
+
+    store = VocabularyStore(dirs)
+    if store.kind(info.vocabulary) != OMOP_KIND:  # cheap: a header, not the concepts
+        raise OmopVocabularyError(
+            f"An OMOP export needs OMOP concept ids, and this project links to {info.vocabulary!r}, whose ids are "
+            f"not OMOP's. To map to OMOP, {HOW_TO_GET}, then link a project against it; or export csv, json "
+            "or fhir instead."
+        )
+    return store.get(info.vocabulary)
 
 
-def _write_omop(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], options: ExportOptions) -> None:
-    writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(OMOP_COLUMNS)
-    source_vocab = options.source_vocabulary_id or DEFAULT_SOURCE_VOCABULARY_ID
-    target_vocab = options.target_vocabulary_id or KNOWN_OMOP_VOCABULARIES.get(_vocab_key(info), _vocab_key(info))
-    today = options.now.date().isoformat()
-    for r in rows:
-        # Only an approved mapping is a mapping; in an "all" export the rest map to 0.
-        target = omop_concept_id(r.concept_id) if r.status is Status.APPROVED else 0
-        start = (r.decided_at or "")[:10] or today
-        # source_code holds the whole term although the CDM column is varchar(50): cutting it
-        # could make two terms one code. The description is the term too (varchar(255)).
-        writer.writerow([text_cell(r.term), 0, text_cell(source_vocab), text_cell(r.term)[:255], target,
-                         text_cell(target_vocab), text_cell(start), OMOP_END_DATE, ""])
+def omop_source_code(term: str) -> str:
+    """The term as a spreadsheet-safe source_code of at most 50 characters (OMOP's varchar(50)).
+
+    A term that fits is its own code. A longer one keeps its first 37 characters and adds "~" and
+    12 hex digits of the SHA-256 of the whole term: the same term always gets the same code, two
+    terms that start alike get different ones, and the whole term is the source_code_description."""
+    cell = text_cell(term)
+    if len(cell) <= OMOP_SOURCE_CODE_CHARS:
+        return cell
+    digest = hashlib.sha256(term.encode("utf-8")).hexdigest()[:12]
+    return f"{cell[:OMOP_SOURCE_CODE_CHARS - len(digest) - 1]}~{digest}"
+
+
+def _omop_writer(vocabulary: "Vocabulary") -> Writer:
+    from ..vocab.athena import omop_fields
+
+    def target(r: ReviewRow, options: ExportOptions) -> tuple[int, str]:
+        """(target_concept_id, target_vocabulary_id): the approved concept's, else OMOP's concept 0."""
+        if r.status is not Status.APPROVED or not r.concept_id:
+            return OMOP_NO_MATCH
+        if r.concept_id not in vocabulary:
+            raise OmopVocabularyError(
+                f"The term {r.term!r} is mapped to concept {r.concept_id}, which the vocabulary "
+                f"{vocabulary.info.name!r} does not hold (was it imported again with other vocabulary ids?). "
+                "Decide the term again, or import the vocabulary with that concept."
+            )
+        vocabulary_id = omop_fields(vocabulary.get(r.concept_id))["vocabulary_id"]
+        return int(r.concept_id), options.target_vocabulary_id or vocabulary_id
+
+    def write(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], options: ExportOptions) -> None:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(OMOP_COLUMNS)
+        source_vocab = text_cell(options.source_vocabulary_id or DEFAULT_SOURCE_VOCABULARY_ID)
+        today = options.now.date().isoformat()
+        for r in rows:
+            concept_id, vocabulary_id = target(r, options)
+            start = (r.decided_at or "")[:10] or today
+            writer.writerow([omop_source_code(r.term), 0, source_vocab, text_cell(r.term)[:OMOP_DESCRIPTION_CHARS],
+                             concept_id, text_cell(vocabulary_id), text_cell(start), OMOP_END_DATE, ""])
+
+    return write

@@ -95,22 +95,19 @@ class VocabularyStore:
             registered = self._find_registered(name_or_path)
             if registered is not None:
                 return load_jsonl(registered, registered.stem)
-            if not Path(name_or_path).is_file():
-                raise VocabularyError(
-                    f"There is no vocabulary called {name_or_path!r}. Known: {', '.join(self._known_names())}. "
-                    "Import a file first, or give the path to a vocabulary file."
-                )
+            self._check_is_file(name_or_path)
         return load_vocabulary_file(name_or_path)
 
     def kind(self, name_or_path: str | os.PathLike[str]) -> str:
         """The ``info.kind`` ("omop" or "") of what :meth:`get` would load, cheaply: from a file's
-        header or a folder's layout, without loading concepts. "" also for a name that is not there."""
+        header or a folder's layout, without loading concepts. A name that is not there is :meth:`get`'s error."""
         if isinstance(name_or_path, str) and is_valid_name(name_or_path):
             if _builtin_spec(name_or_path) is not None:
                 return ""
             registered = self._find_registered(name_or_path)
             if registered is not None:
                 return str((read_jsonl_header(registered) or {}).get("kind", ""))
+            self._check_is_file(name_or_path)
         path = Path(name_or_path).expanduser()
         if athena_folder(path) is not None:
             return OMOP_KIND
@@ -231,6 +228,15 @@ class VocabularyStore:
             path=path,
             kind=header.get("kind", ""),
         )
+
+    def _check_is_file(self, name: str) -> None:
+        """A name that is neither built in nor imported must be a file (or an Athena download folder),
+        or it is no vocabulary at all."""
+        if not Path(name).is_file() and athena_folder(name) is None:
+            raise VocabularyError(
+                f"There is no vocabulary called {name!r}. Known: {', '.join(self._known_names())}. "
+                "Import a file first, or give the path to a vocabulary file."
+            )
 
     def _known_names(self) -> builtins.list[str]:
         return [*BUILTINS, *(p.stem for p in self._registered_files())]
