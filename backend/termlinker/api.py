@@ -9,6 +9,7 @@ this door and may move without front ends noticing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ from .rerank.reranker import RerankerConfig
 from .types import LinkResult
 from .vocab.builtin import DEFAULT_BUILTIN
 from .vocab.model import Concept, Vocabulary
+from .vocab.scripts import language_script, script_mismatch
 from .vocab.store import VocabularyStore, VocabularySummary
 
 if TYPE_CHECKING:
@@ -98,6 +100,25 @@ def learned_encoder_for(dirs: DataDirs, vocabulary: str) -> str | None:
     return name if encoder_folder(dirs, name).is_dir() else None
 
 
+def script_warning(terms: Iterable[str], vocabulary: Vocabulary, dirs: DataDirs) -> str | None:
+    """One line when some terms are written in a script the vocabulary's names do not use (头痛
+    against the English HPO), naming the vocabularies of ``dirs`` (built-in or imported) written in
+    that script; None when all is well. The rule is in :mod:`termlinker.vocab.scripts`; the CLI
+    prints the line on stderr, the desktop in its status bar."""
+    found = script_mismatch(terms, vocabulary)
+    if found is None:
+        return None
+    try:
+        summaries = VocabularyStore(dirs).list()
+    except TermLinkerError:  # an unreadable data folder only costs the suggestion
+        summaries = []
+    fitting = [s for s in summaries if s.language and language_script(s.language) == found.script
+               and s.name != vocabulary.info.name]
+    named = [s.name for s in fitting if s.available]
+    named += [f"{s.name} (built in, once its package is installed)" for s in fitting if not s.available]
+    return found.message(named)
+
+
 def reranker_names(dirs: DataDirs) -> list[str]:
     from .rerank.registry import RerankerRegistry
 
@@ -130,7 +151,7 @@ __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
-    "guess_header", "terms_from_text", "is_table", "TablePreview", "export_project",
+    "guess_header", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from termlinker.api import (DEFAULT_BUILTIN, Cancelled, InputError, Linker, LinkerConfig, LinkSummary, Project,
-                            TermLinkerError, Vocabulary, VocabularyStore)
+                            TermLinkerError, Vocabulary, VocabularyStore, script_warning)
 
 from .eta import Eta
 from .ops import BackgroundOp, Work
@@ -28,6 +28,7 @@ class RunState:
 
     stage: str = "Preparing"
     linker: Linker | None = None
+    script_warning: str | None = None  # terms in a script the vocabulary does not use (头痛 against HPO)
 
 
 class RunsController:
@@ -104,6 +105,8 @@ class RunsController:
             state.stage = "Linking"
             # The engine's rule: one Project per thread; this thread opens its own.
             with Project.open(path) as own:
+                pending = (term for term, _count in own.pending_terms())
+                state.script_warning = script_warning(pending, state.linker.vocabulary, dirs)
                 return own.link(state.linker, progress=progress, cancel=cancel)
 
         self.linker_config = config
@@ -130,7 +133,7 @@ class RunsController:
         self._run_ended()
         w = self.window
         w.eta_label.setText(f"Linked {summary.linked:,} terms.")
-        warnings = self.linker.warnings if self.linker else []
+        warnings = [*(self.linker.warnings if self.linker else []), *filter(None, [self.state.script_warning])]
         if warnings:
             w.statusBar().showMessage(" ".join(warnings))
         else:

@@ -31,6 +31,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def link(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..api import script_warning
     from ..io.terms import spool_stdin
     from ..io.writers import make_writer
     from ..linker import Linker, TermCount
@@ -55,6 +56,7 @@ def link(args: argparse.Namespace, dirs: DataDirs) -> int:
                                      aliases_from=tuple(args.aliases))
     linker = Linker(config, dirs=dirs, progress=bar(args, "indexing"))
     print_warnings(linker.warnings)
+    print_warnings(filter(None, [script_warning(terms.counts, linker.vocabulary, dirs)]))  # 头痛 against HPO
     linking = bar(args, "linking ")
     truncated = 0
     with open_output(args.output) as out:

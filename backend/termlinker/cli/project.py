@@ -114,12 +114,15 @@ def _add(project, args, dirs) -> int:
 
 
 def _link(project, args, dirs) -> int:
+    from ..api import script_warning
     from ..linker import Linker
 
     info = project.info()
     linker = Linker(linker_config_from_args(args, vocabulary=info.vocabulary, top_k=info.top_k), dirs=dirs,
                     progress=bar(args, "indexing"))
     print_warnings(linker.warnings)
+    todo = (r.term for r in project.iter_rows()) if args.relink else (t for t, _ in project.pending_terms())
+    print_warnings(filter(None, [script_warning(todo, linker.vocabulary, dirs)]))  # 头痛 against HPO
     linking = bar(args, "linking ")
     try:
         summary = project.link(linker, progress=linking, relink=args.relink)
