@@ -265,10 +265,10 @@ def _omop_writer(vocabulary: "Vocabulary") -> Writer:
         """(target_concept_id, target_vocabulary_id): the approved concept's, else OMOP's concept 0."""
         if r.status is not Status.APPROVED or not r.concept_id:
             return OMOP_NO_MATCH
-        if r.concept_id not in vocabulary:
+        if r.concept_id not in vocabulary or not (r.concept_id.isascii() and r.concept_id.isdigit()):
             raise OmopVocabularyError(
-                f"The term {r.term!r} is mapped to concept {r.concept_id}, which the vocabulary "
-                f"{vocabulary.info.name!r} does not hold (was it imported again with other vocabulary ids?). "
+                f"The term {r.term!r} is mapped to concept {r.concept_id}, which is no OMOP concept of the "
+                f"vocabulary {vocabulary.info.name!r} (was it imported again with other vocabulary ids?). "
                 "Decide the term again, or import the vocabulary with that concept."
             )
         vocabulary_id = omop_fields(vocabulary.get(r.concept_id))["vocabulary_id"]
