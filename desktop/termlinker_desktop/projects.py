@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from termlinker.api import DEFAULT_BUILTIN, PROJECT_SUFFIX, Project, TermLinkerError, atomic_open
+from termlinker.api import DEFAULT_BUILTIN, PROJECT_SUFFIX, Project, TermLinkerError, atomic_open, export_project
 
 from .term_sources import FILE_FILTER, is_table, preview_table, read_file
 
@@ -184,7 +184,7 @@ class ProjectsController:
         if choice is None or choice.path is None:
             return
         try:
-            count = w.project.export(choice.path, choice.fmt, approved_only=choice.approved_only)
+            count = export_project(w.project, choice.path, choice.fmt, w.dirs, approved_only=choice.approved_only)
         except TermLinkerError as exc:
             w.report("Export failed", exc)
             return

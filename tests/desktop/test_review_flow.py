@@ -42,14 +42,16 @@ def test_paste_run_approve_export(qtbot, window, tmp_path, dialogs):
     assert [(r["term"], r["status"], r["concept_id"]) for r in exported] == [("headache", "approved", "T:001")]
 
 
-def test_every_export_format_is_written_by_the_engine(qtbot, window, tmp_path):
+def test_every_export_format_is_written_by_the_engine(qtbot, window, dialogs, tmp_path):
     paste_and_run(qtbot, window, TERMS)
     for fmt, name in (("json", "all.json"), ("fhir", "map.json"), ("omop", "omop.csv")):
         window.export_choice = ExportChoice(fmt, approved_only=False, path=tmp_path / name)
         window.export()
     assert len(json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))["mappings"]) == 3
     assert json.loads((tmp_path / "map.json").read_text(encoding="utf-8"))["resourceType"] == "ConceptMap"
-    assert (tmp_path / "omop.csv").read_text(encoding="utf-8").startswith("source_code,")
+    # OMOP needs target concept_ids: a vocabulary that is not an Athena import is refused, nothing written.
+    assert dialogs.errors[-1][0] == "Export failed" and "Athena" in dialogs.errors[-1][1]
+    assert not (tmp_path / "omop.csv").exists()
 
 
 def test_number_keys_pick_another_candidate_and_letters_set_the_status(qtbot, window):
