@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         review, runs = self.review, self.runs
-        self.vocab_combo.currentIndexChanged.connect(lambda _i: self.models.update_status_line())
+        self.vocab_combo.currentIndexChanged.connect(lambda _i: self.models.follow_project())
         self.run_button.clicked.connect(runs.run)
         self.cancel_button.clicked.connect(runs.cancel)
         self.table.selectionModel().currentRowChanged.connect(review.on_current_changed)

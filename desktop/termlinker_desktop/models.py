@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from termlinker.api import (Cancelled, Linker, LinkerConfig, Status, TermLinkerError, Vocabulary, VocabularyStore,
-                            VocabularySummary, is_safe_name, learn_ranking_from_project, learn_retriever_from_project,
-                            reranker_names)
+from termlinker.api import (DEFAULT_BUILTIN, Cancelled, Linker, LinkerConfig, Status, TermLinkerError, Vocabulary,
+                            VocabularyStore, VocabularySummary, is_safe_name, learn_ranking_from_project,
+                            learn_retriever_from_project, reranker_names)
 
 from .runs import RunState
 from .settings import Settings
@@ -30,9 +30,11 @@ class ModelsController:
     # --- vocabularies and status line ------------------------------------------------
 
     def reload_vocabularies(self, select: str | None = None) -> None:
+        """List the vocabularies again and select ``select`` (else the current one), unless the open
+        project was linked: then its vocabulary stays selected."""
         w = self.window
         combo = w.vocab_combo
-        wanted = select or combo.currentData() or w.settings.vocabulary
+        wanted = self.project_vocabulary() or select or combo.currentData() or w.settings.vocabulary
         combo.blockSignals(True)
         combo.clear()
         try:
@@ -46,18 +48,59 @@ class ModelsController:
                 item = combo.model().item(combo.count() - 1)
                 item.setEnabled(False)
                 item.setToolTip(summary.problem)
-        index = combo.findData(wanted)
-        if index < 0:
-            combo.addItem(Path(wanted).name, wanted)  # a project made from a vocabulary file
-            index = combo.count() - 1
-        combo.setCurrentIndex(index)
+        self._select(wanted)
         combo.blockSignals(False)
         self._summaries = {s.name: s for s in summaries}
+        self.follow_project()
+
+    def _select(self, name: str) -> None:
+        combo = self.window.vocab_combo
+        index = combo.findData(name)
+        if index < 0:
+            combo.addItem(Path(name).name, name)  # a project made from a vocabulary file
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+
+    def project_vocabulary(self) -> str | None:
+        """The vocabulary the open project was linked against, which every Run of it must use; None
+        while no project is open or the open one was never linked (it takes the box's choice)."""
+        project = self.window.project
+        if project is None:
+            return None
+        info = project.info()
+        if not info.vocabulary_name:
+            return None
+        if is_safe_name(info.vocabulary) and info.vocabulary != info.vocabulary_name:
+            # Made with one box choice, linked with another (before the box followed the project).
+            return info.vocabulary_name
+        return info.vocabulary
+
+    def run_vocabulary(self) -> str:
+        """The vocabulary the next Run links against: the open project's once it was linked, else the box's."""
+        return self.project_vocabulary() or self.window.vocab_combo.currentData() or DEFAULT_BUILTIN
+
+    def follow_project(self) -> None:
+        """Tie the box to the open project: a linked project's vocabulary is shown and cannot be
+        changed (a project links against one vocabulary); otherwise the box is free."""
+        w = self.window
+        combo = w.vocab_combo
+        linked = self.project_vocabulary()
+        if linked is not None:
+            if combo.currentData() != linked:
+                combo.blockSignals(True)
+                self._select(linked)
+                combo.blockSignals(False)
+            name = w.project.info().vocabulary_name
+            combo.setToolTip(f"This project is linked against {name!r}. To link terms against another "
+                             "vocabulary, start a new project (File ▸ New Project).")
+        else:
+            combo.setToolTip("The vocabulary the next Run links against")
+        combo.setEnabled(linked is None and not w.runs.running)
         self.update_status_line()
 
     def update_status_line(self) -> None:
         w = self.window
-        name = w.vocab_combo.currentData() or ""
+        name = self.run_vocabulary()
         w.status_line.update(w.settings, self._summaries.get(name), name, w.runs.linker_for(name))
 
     def import_vocabulary(self) -> None:
@@ -73,8 +116,13 @@ class ModelsController:
         dirs = w.dirs
 
         def done(vocabulary: Vocabulary) -> None:
-            self.reload_vocabularies(select=vocabulary.info.name)
-            w.statusBar().showMessage(f"Imported {len(vocabulary):,} concepts as {vocabulary.info.name!r}.")
+            name = vocabulary.info.name
+            self.reload_vocabularies(select=name)
+            linked = self.project_vocabulary()
+            then = (f" The open project stays linked against {w.project.info().vocabulary_name!r}; start a new "
+                    f"project to link against {name!r}." if linked is not None and linked != name
+                    else " The next Run links against it.")
+            w.statusBar().showMessage(f"Imported {len(vocabulary):,} concepts as {name!r}." + then)
 
         w.runs.start(RunState(stage="Importing the vocabulary"),
                      lambda _p, _c: VocabularyStore(dirs).import_file(path, name), done,

@@ -51,6 +51,7 @@ class ProjectsController:
             w.settings = w.settings.with_recent(project.path)
             w.save_settings()
         w.review.refresh_rows()
+        w.models.follow_project()
         self.update_title()
 
     def new_project(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from termlinker.api import (DEFAULT_BUILTIN, Cancelled, InputError, Linker, LinkerConfig, LinkSummary, Project,
+from termlinker.api import (Cancelled, InputError, Linker, LinkerConfig, LinkSummary, Project,
                             TermLinkerError, Vocabulary, VocabularyStore, script_warning)
 
 from .eta import Eta
@@ -74,8 +74,11 @@ class RunsController:
         w = self.window
         if self.busy():
             return
+        vocabulary = w.models.run_vocabulary()
         try:
             project = w.projects.ensure_project()
+            if w.models.project_vocabulary() is None:
+                project.set_vocabulary(vocabulary)  # not linked yet: it takes the box's choice
             text = w.paste_box.toPlainText()
             if text.strip():
                 project.add_terms(terms_from_text(text))
@@ -90,7 +93,6 @@ class RunsController:
         if stats.pending == 0:
             w.show_info("Nothing to link", f"All {stats.terms:,} terms are linked. Paste or import more terms.")
             return
-        vocabulary = w.vocab_combo.currentData() or DEFAULT_BUILTIN
         w.settings = replace(w.settings, vocabulary=vocabulary)
         w.save_settings()
         config = w.settings.linker_config(vocabulary)
@@ -125,7 +127,7 @@ class RunsController:
             self.vocabulary = self.linker.vocabulary
             w.detail.set_vocabulary(self.vocabulary)
         w.review.refresh_rows()
-        w.models.update_status_line()
+        w.models.follow_project()
 
     def _run_done(self, summary: LinkSummary) -> None:
         if self.closing:
@@ -166,6 +168,7 @@ class RunsController:
         w.progress.setVisible(True)
         w.eta_label.setText(state.stage + "…")
         w.run_button.setEnabled(False)
+        w.vocab_combo.setEnabled(False)  # the operation's vocabulary is chosen; the box says which
         w.cancel_button.setEnabled(True)
         self.op = BackgroundOp(w, work, success=success, failure=failure, progress=self._on_progress)
         self.op.finished.connect(self._op_finished)
@@ -196,6 +199,7 @@ class RunsController:
         w.progress.setVisible(False)
         w.run_button.setEnabled(True)
         w.cancel_button.setEnabled(False)
+        w.models.follow_project()
 
     def stop_for_close(self) -> None:
         """The window closes: from now on callbacks leave the widgets alone, and a running operation

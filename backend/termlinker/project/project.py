@@ -135,6 +135,20 @@ class Project:
             schema_version=self._conn.execute("PRAGMA user_version").fetchone()[0],
         )
 
+    @_typed_sqlite_errors
+    def set_vocabulary(self, vocabulary: str) -> None:
+        """Link with ``vocabulary`` (a name or file) from now on: only while the project has never been
+        linked; once linked, it stays with the vocabulary it was linked against."""
+        with schema.transaction(self._conn):
+            meta = schema.get_meta(self._conn)
+            if meta["vocabulary"] == str(vocabulary):
+                return
+            if meta.get("vocabulary_name"):
+                raise VocabularyMismatchError(
+                    f"This project was linked against {meta['vocabulary_name']!r}; it cannot change to "
+                    f"{str(vocabulary)!r}. Start a new project for the other vocabulary.")
+            self._touch({"vocabulary": str(vocabulary)})
+
     def _touch(self, extra: dict[str, str] | None = None) -> None:
         schema.set_meta(self._conn, {"modified_at": _stamp(self._clock), **(extra or {})})
 
