@@ -35,7 +35,7 @@ from .linker import Linker, LinkerConfig, TermCount
 from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
-from .project import LinkSummary, Project, ReviewRow, Status
+from .project import BulkApproval, LinkSummary, Project, ReviewRow, Status
 from .project.exports import OmopVocabularyError, export_project
 from .rerank.feature_ranker import saved_ranker_path
 from .rerank.reranker import RerankerConfig
@@ -158,7 +158,7 @@ __all__ = [
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",
     "training_pairs", "unreviewed_terms", "validate",
     # data types
-    "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
+    "BulkApproval", "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
     "LabelRecord", "LabelStore", "LinkResult", "LinkSummary", "Linker", "LinkerConfig", "NO_MATCH", "Project",
     "PROJECT_SUFFIX", "RerankerConfig", "RetrieverTrainReport", "ReviewRow", "Status", "TeacherConfig", "TermCount",
     "TermList", "ValidationReport", "Vocabulary", "VocabularyStore", "VocabularySummary", "WizardPaths",

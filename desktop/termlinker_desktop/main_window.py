@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
         review_menu.addSeparator()
         self._action(review_menu, "Approve All Unchecked Above the Threshold…",
                      lambda: review.bulk_approve(self.bulk_min.value()))
+        self.undo_bulk_action = self._action(review_menu, "&Undo Bulk Approve", review.undo_bulk_approve)
+        self.undo_bulk_action.setEnabled(False)
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Distil a Re-ranker…", models.distill)
         self._action(tools, "&Learn a Ranking from Approved Mappings", models.learn_ranking)

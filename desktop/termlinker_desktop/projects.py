@@ -47,6 +47,7 @@ class ProjectsController:
         if w.project is not None and w.project is not project:
             w.project.close()
         w.project = project
+        w.review.set_last_bulk(None)  # an undo belongs to the project it was made in
         if project is not None:
             w.settings = w.settings.with_recent(project.path)
             w.save_settings()

@@ -3,16 +3,18 @@ reviewer records (each committed to the project at once)."""
 
 from __future__ import annotations
 
-import getpass
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QModelIndex
 
-from termlinker.api import ReviewRow, Status, TermLinkerError
+from termlinker.api import BulkApproval, ReviewRow, Status, TermLinkerError
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+T = TypeVar("T")
 
 
 class ReviewController:
@@ -21,6 +23,7 @@ class ReviewController:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.last_refresh = 0.0  # time.monotonic() of the last re-read (a run paces its refreshes by it)
+        self.last_bulk: BulkApproval | None = None  # what Undo Bulk Approve takes back
 
     def refresh_rows(self) -> None:
         """Re-read the project into the table, keeping the selected term selected."""
@@ -84,7 +87,7 @@ class ReviewController:
             return
         next_term = self._neighbour_term()
         try:
-            updated = w.project.decide(row.term, status, concept_id, concept_name, reviewer=_reviewer())
+            updated = w.project.decide(row.term, status, concept_id, concept_name, reviewer=self.reviewer())
         except TermLinkerError as exc:
             w.report("Cannot record the decision", exc)
             return
@@ -117,7 +120,7 @@ class ReviewController:
         if row is None or w.project is None:
             return
         try:
-            updated = w.project.comment(row.term, text, reviewer=_reviewer())
+            updated = w.project.comment(row.term, text, reviewer=self.reviewer())
         except TermLinkerError as exc:
             w.report("Cannot save the comment", exc)
             return
@@ -125,24 +128,67 @@ class ReviewController:
         w.detail.update_row(updated)  # what the panel compares the next edit with
 
     def bulk_approve(self, min_score: float) -> int:
+        """Approve the best candidate of every unchecked term scoring at least ``min_score``, after a
+        question that says how many; Review ▸ Undo Bulk Approve takes the last one back."""
         w = self.window
         if w.project is None:
             return 0
-        if not w.ask_yes_no("Approve in bulk", f"Approve the best candidate of every unchecked term scoring "
-                                               f"at least {min_score:.2f}?"):
+        count = self._engine("Cannot approve", lambda: w.project.bulk_approvable(min_score))
+        if count is None:
             return 0
-        try:
-            count = w.project.bulk_approve(min_score, reviewer=_reviewer())
-        except TermLinkerError as exc:
-            w.report("Cannot approve", exc)
+        if count == 0:
+            w.show_info("Approve in bulk", f"No unchecked term scores at least {min_score:.2f}.")
             return 0
+        if not w.ask_yes_no("Approve in bulk", f"Approve the best candidate of {count:,} unchecked "
+                                               f"term{'s' if count != 1 else ''} scoring at least {min_score:.2f}? "
+                                               "Review ▸ Undo Bulk Approve takes it back."):
+            return 0
+        approval = self._engine("Cannot approve", lambda: w.project.approve_in_bulk(min_score, self.reviewer()))
+        if approval is None:
+            return 0
+        self.set_last_bulk(approval if len(approval) else None)
         self.refresh_rows()
-        w.statusBar().showMessage(f"Approved {count:,} terms scoring at least {min_score:.2f}.", 10000)
-        return count
+        w.statusBar().showMessage(f"Approved {len(approval):,} terms scoring at least {min_score:.2f} "
+                                  "(Review ▸ Undo Bulk Approve takes it back).", 10000)
+        return len(approval)
 
+    def undo_bulk_approve(self) -> int:
+        """Return the terms of the last bulk approval to their decisions before it; a term decided again
+        since keeps that decision."""
+        w = self.window
+        approval = self.last_bulk
+        if approval is None or w.project is None:
+            w.show_info("Undo Bulk Approve", "There is no bulk approval to undo in this project.")
+            return 0
+        undone = self._engine("Cannot undo the bulk approval",
+                              lambda: w.project.undo_bulk_approve(approval, self.reviewer()))
+        if undone is None:
+            return 0
+        self.set_last_bulk(None)
+        self.refresh_rows()
+        w.detail.show_row(self.current_row())
+        kept = len(approval) - undone
+        w.statusBar().showMessage(
+            f"Undid the approval of {undone:,} terms at score ≥ {approval.min_score:.2f}"
+            + (f"; {kept:,} decided again since keep that decision." if kept else "."), 15000)
+        return undone
 
-def _reviewer() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return ""
+    def set_last_bulk(self, approval: BulkApproval | None) -> None:
+        """The bulk approval Undo takes back (None: nothing to undo, e.g. another project opened)."""
+        self.last_bulk = approval
+        action = getattr(self.window, "undo_bulk_action", None)
+        if action is not None:
+            action.setEnabled(approval is not None)
+            action.setStatusTip(f"Return the {len(approval):,} terms approved at score ≥ {approval.min_score:.2f} "
+                                "to unchecked" if approval is not None else "")
+
+    def reviewer(self) -> str:
+        return self.window.settings.reviewer_name()
+
+    def _engine(self, failure: str, call: Callable[[], T]) -> T | None:
+        """``call()``; None after a dialog titled ``failure`` when the engine refuses."""
+        try:
+            return call()
+        except TermLinkerError as exc:
+            self.window.report(failure, exc)
+            return None

@@ -6,6 +6,7 @@ so tests never touch the user's own settings), always written atomically.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -31,6 +32,7 @@ class Settings:
     top_k: int = 10
     bulk_approve_min: float = 0.9  # the default of "approve rows scoring at least"
     low_score: float = 0.5  # rows below are shown as doubtful
+    reviewer: str = ""  # the name every decision is recorded under; "" = the login name
     data_folder: str = ""  # "" = TERMLINKER_HOME or the platform's user data dir
     vocabulary: str = DEFAULT_BUILTIN
     # The distillation wizard's teacher; the API key is never among the settings.
@@ -60,10 +62,21 @@ class Settings:
         """The vocabulary's learned encoder when the setting is on and one was learned; else the default."""
         return learned_encoder_for(self.data_dirs(), vocabulary) if self.learned_retriever else None
 
+    def reviewer_name(self) -> str:
+        """The name decisions are recorded under: the one set in Settings, else the login name."""
+        return self.reviewer.strip() or login_name()
+
     def with_recent(self, path: str | os.PathLike[str]) -> "Settings":
         text = str(Path(path).resolve())
         recent = (text, *(p for p in self.recent_projects if p != text))[:MAX_RECENT]
         return replace(self, recent_projects=recent)
+
+
+def login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return ""
 
 
 def config_dir() -> Path:

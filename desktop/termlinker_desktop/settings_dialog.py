@@ -1,4 +1,5 @@
-"""The settings dialog: re-ranking, learned ranking, threads, GPU layers, top-k, thresholds, data folder."""
+"""The settings dialog: re-ranking, learned ranking, threads, GPU layers, top-k, thresholds, reviewer name,
+data folder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from .dialog_buttons import ok_cancel
-from .settings import Settings
+from .settings import Settings, login_name
 
 ACTIVE_MODEL = "(the active model)"
 
@@ -48,6 +49,9 @@ class SettingsDialog(QDialog):
         self.top_k.setValue(settings.top_k)
         self.bulk_min = _score_box(settings.bulk_approve_min)
         self.low_score = _score_box(settings.low_score)
+        self.reviewer = QLineEdit(settings.reviewer)
+        self.reviewer.setPlaceholderText(f"your login name ({login_name() or 'unknown'})")
+        self.reviewer.setToolTip("Every decision, comment and bulk approval is recorded under this name")
         self.data_folder = QLineEdit(settings.data_folder)
         self.data_folder.setPlaceholderText("default (TERMLINKER_HOME or the user data folder)")
         browse = QPushButton("Browse…")
@@ -66,6 +70,7 @@ class SettingsDialog(QDialog):
         form.addRow("Candidates per term (top-k):", self.top_k)
         form.addRow("Bulk approve at score ≥", self.bulk_min)
         form.addRow("Mark scores below", self.low_score)
+        form.addRow("Reviewer name:", self.reviewer)
         form.addRow("Data folder:", folder_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -84,7 +89,7 @@ class SettingsDialog(QDialog):
                        learned_retriever=self.learned_retriever.isChecked(), threads=self.threads.value(),
                        gpu_layers=self.gpu_layers.value(), top_k=self.top_k.value(),
                        bulk_approve_min=self.bulk_min.value(), low_score=self.low_score.value(),
-                       data_folder=self.data_folder.text().strip())
+                       reviewer=self.reviewer.text().strip(), data_folder=self.data_folder.text().strip())
 
 
 def _score_box(value: float) -> QDoubleSpinBox:

@@ -23,3 +23,35 @@ def test_a_project_takes_another_vocabulary_only_until_it_is_linked(tmp_path):
         with pytest.raises(TermLinkerError, match="linked against 'icd10cm'.*new project"):
             project.set_vocabulary("hpo")
         assert project.info().vocabulary == "icd10cm"
+
+
+def test_a_bulk_approval_says_what_it_changed_and_is_undone_in_one_step(tmp_path):
+    with Project.create(tmp_path / "p.tlproj", "tiny") as project:
+        project.add_terms({"headache": 1, "insomnia": 1, "leg pain": 1, "nausea": 1})
+        project.store_results([linked("headache", ("T:001", "Headache", 0.97)),
+                               linked("insomnia", ("T:002", "Insomnia", 0.95)),
+                               linked("leg pain", ("T:003", "Pain in lower limb", 0.70)),
+                               linked("nausea", ("T:004", "Nausea", 0.99))])
+        project.decide("nausea", "flagged", comment="ask")
+        project.comment("headache", "seen")
+        assert project.bulk_approvable(0.9) == 2
+
+        approval = project.approve_in_bulk(0.9, reviewer="ann")
+
+        assert len(approval) == 2 and approval.min_score == 0.9
+        assert [(c.term, c.status.value, c.concept_id, c.approved_id) for c in approval.changes] == [
+            ("headache", "unchecked", None, "T:001"), ("insomnia", "unchecked", None, "T:002")]
+        assert project.bulk_approvable(0.9) == 0
+        project.decide("insomnia", "approved", concept_id="T:002", reviewer="bob")  # by hand, after
+        project._conn.execute("UPDATE decisions SET decided_at = 'later' WHERE term_id = 2")
+
+        assert project.undo_bulk_approve(approval, reviewer="carl") == 1
+
+        rows = {r.term: r for r in project.rows()}
+        assert (rows["headache"].status.value, rows["headache"].concept_id, rows["headache"].comment,
+                rows["headache"].reviewer) == ("unchecked", None, "seen", "carl")
+        assert (rows["insomnia"].status.value, rows["insomnia"].reviewer) == ("approved", "bob")
+        assert rows["nausea"].status.value == "flagged" and rows["leg pain"].status.value == "unchecked"
+        assert [h[0] for h in project.history("headache")][-2:] == ["approved", "unchecked"]
+        assert project.undo_bulk_approve(approval) == 0  # undone already
+        assert project.bulk_approve(0.9) == 1  # the count, as the command line prints it

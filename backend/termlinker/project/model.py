@@ -95,3 +95,27 @@ class ProjectStats:
 class LinkSummary:
     linked: int  # terms linked by this run
     skipped: int  # terms already linked before it
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """One term a bulk approval approved: its decision before, and the concept it was approved with."""
+
+    term: str
+    status: Status  # before
+    concept_id: str | None  # before
+    concept_name: str | None  # before
+    approved_id: str
+
+
+@dataclass(frozen=True)
+class BulkApproval:
+    """What one ``Project.approve_in_bulk`` changed; ``Project.undo_bulk_approve`` takes it back."""
+
+    min_score: float
+    reviewer: str
+    decided_at: str
+    changes: tuple[BulkChange, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.changes)

@@ -20,7 +20,7 @@ from ..types import Candidate, LinkResult
 from . import schema
 from .errors import (DecisionError, ProjectCorruptError, ProjectError, ProjectExistsError, UnknownTermError,
                      VocabularyMismatchError)
-from .model import LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
+from .model import BulkApproval, BulkChange, LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
 
 if TYPE_CHECKING:
     from ..io.terms import TermList
@@ -349,17 +349,50 @@ class Project:
         return self.row(term)
 
     @_typed_sqlite_errors
+    def bulk_approvable(self, min_score: float) -> int:
+        """How many terms :meth:`bulk_approve` at ``min_score`` would approve now."""
+        return len(schema.bulk_approvable(self._conn, float(min_score)))
+
     def bulk_approve(self, min_score: float, reviewer: str = "") -> int:
         """Approve the best candidate of every still-unchecked row scoring at least
         ``min_score`` (rows the linker called no-match are left alone); returns how many."""
+        return len(self.approve_in_bulk(min_score, reviewer))
+
+    @_typed_sqlite_errors
+    def approve_in_bulk(self, min_score: float, reviewer: str = "") -> BulkApproval:
+        """:meth:`bulk_approve`, returning what it changed (for :meth:`undo_bulk_approve`)."""
         now = _stamp(self._clock)
+        changes = []
         with schema.transaction(self._conn):
             rows = schema.bulk_approvable(self._conn, float(min_score))
-            for tid, cid, cname in rows:
-                comment = schema.get_decision(self._conn, tid)[3]
+            for tid, cid, cname, term in rows:
+                status, old_id, old_name, comment, _who = schema.get_decision(self._conn, tid)
                 schema.write_decision(self._conn, tid, Status.APPROVED.value, cid, cname, comment, reviewer, now)
+                changes.append(BulkChange(term, Status(status), old_id, old_name, cid))
             self._touch()
-        return len(rows)
+        return BulkApproval(float(min_score), reviewer, now, tuple(changes))
+
+    @_typed_sqlite_errors
+    def undo_bulk_approve(self, approval: BulkApproval, reviewer: str = "") -> int:
+        """Return the terms of ``approval`` to their decisions before it, in one transaction. A term
+        decided again since (or no longer in the project) is left as it is. Returns how many returned."""
+        now = _stamp(self._clock)
+        undone = 0
+        with schema.transaction(self._conn):
+            for change in approval.changes:
+                tid = schema.term_id(self._conn, change.term)
+                if tid is None:
+                    continue
+                status, cid, _name, comment, _who = schema.get_decision(self._conn, tid)
+                if (status, cid, schema.decided_at(self._conn, tid)) != (Status.APPROVED.value, change.approved_id,
+                                                                         approval.decided_at):
+                    continue
+                schema.write_decision(self._conn, tid, change.status.value, change.concept_id, change.concept_name,
+                                      comment, reviewer, now)
+                undone += 1
+            if undone:
+                self._touch()
+        return undone
 
     def _term_id(self, term: str) -> int:
         tid = schema.term_id(self._conn, " ".join(term.split()))

@@ -343,11 +343,15 @@ def write_decision(conn: sqlite3.Connection, tid: int, status: str, concept_id: 
                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (tid, *values))
 
 
-def bulk_approvable(conn: sqlite3.Connection, min_score: float) -> list[tuple[int, str, str]]:
+def decided_at(conn: sqlite3.Connection, tid: int) -> str | None:
+    return conn.execute("SELECT decided_at FROM decisions WHERE term_id = ?", (tid,)).fetchone()[0]
+
+
+def bulk_approvable(conn: sqlite3.Connection, min_score: float) -> list[tuple[int, str, str, str]]:
     """Unchecked rows whose best candidate scores at least ``min_score`` and that the
-    linker did not itself call a no-match: (term id, best concept id, best name)."""
+    linker did not itself call a no-match: (term id, best concept id, best name, term)."""
     return conn.execute(
-        "SELECT t.id, c.concept_id, c.name FROM terms t JOIN decisions d ON d.term_id = t.id "
+        "SELECT t.id, c.concept_id, c.name, t.term FROM terms t JOIN decisions d ON d.term_id = t.id "
         "JOIN results r ON r.term_id = t.id JOIN candidates c ON c.term_id = t.id AND c.rank = 0 "
         "WHERE d.status = 'unchecked' AND r.no_match = 0 AND r.best_score >= ? ORDER BY t.id", (min_score,)
     ).fetchall()
