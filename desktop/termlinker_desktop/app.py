@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     app = create_app(argv)
     path = settings_path()
-    window = MainWindow(load_settings(path), settings_file=path)
+    # The project given on the command line, else the one open when the app last closed.
+    window = MainWindow(load_settings(path), settings_file=path, reopen_last=len(argv) <= 1)
     window.show()
     if len(argv) > 1:
         window.open_project(argv[1])

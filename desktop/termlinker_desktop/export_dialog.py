@@ -33,12 +33,13 @@ class ExportChoice:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, fmt: str = "csv") -> None:
         super().__init__(parent)
         self.setWindowTitle("Export mappings")
         self.format = QComboBox()
-        for fmt, label, _suffix, _filter in FORMATS:
-            self.format.addItem(label, fmt)
+        for value, label, _suffix, _filter in FORMATS:
+            self.format.addItem(label, value)
+        self.format.setCurrentIndex(max(0, self.format.findData(fmt)))  # the format exported last
         self.approved_only = QCheckBox("Approved terms only")
         self.approved_only.setChecked(True)
         form = QFormLayout()

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     distill_training = None  # the wizard's FineTuneConfig; None = the backend's defaults (tests shrink it)
 
-    def __init__(self, settings: Settings, settings_file: Path | None = None, dirs: DataDirs | None = None) -> None:
+    def __init__(self, settings: Settings, settings_file: Path | None = None, dirs: DataDirs | None = None,
+                 reopen_last: bool = True) -> None:
         super().__init__()
         self.settings = settings
         self._settings_file = settings_file
@@ -59,6 +60,8 @@ class MainWindow(QMainWindow):
         self.models.reload_vocabularies()
         self.projects.update_title()
         self.models.update_status_line()
+        if reopen_last:
+            self.projects.reopen_last()
 
     # --- wiring ----------------------------------------------------------------------
 
@@ -134,8 +137,8 @@ class MainWindow(QMainWindow):
         text, ok = QInputDialog.getText(self, title, label, text=default)
         return text.strip() if ok and text.strip() else None
 
-    def choose_open_file(self, title: str, file_filter: str) -> Path | None:
-        name, _ = QFileDialog.getOpenFileName(self, title, str(self.dirs.projects), file_filter)
+    def choose_open_file(self, title: str, file_filter: str, folder: Path | None = None) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self, title, str(folder or self.dirs.projects), file_filter)
         return Path(name) if name else None
 
     def choose_save_file(self, title: str, file_filter: str, suggested: Path) -> Path | None:
@@ -146,14 +149,15 @@ class MainWindow(QMainWindow):
         dialog = ImportDialog(path, preview, self)
         return dialog.choice() if dialog.exec() else None
 
+    def export_dialog(self) -> ExportDialog:
+        return ExportDialog(self, self.settings.export_format)
+
     def choose_export(self) -> ExportChoice | None:
-        dialog = ExportDialog(self)
+        dialog = self.export_dialog()
         if not dialog.exec():
             return None
         choice = dialog.choice()
-        stem = self.project.path.stem if self.project else "mappings"
-        path = self.choose_save_file("Export mappings", choice.file_filter,
-                                     self.dirs.root / f"{stem}-{choice.fmt}{choice.suffix}")
+        path = self.choose_save_file("Export mappings", choice.file_filter, self.projects.export_suggestion(choice))
         return replace(choice, path=path) if path else None
 
     def choose_settings(self, settings: Settings, rerankers: list[str]) -> Settings | None:

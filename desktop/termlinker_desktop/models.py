@@ -107,7 +107,8 @@ class ModelsController:
         w = self.window
         if w.runs.busy():
             return
-        path = w.choose_open_file("Import a vocabulary", "Vocabularies (*.jsonl *.tsv *.csv *.obo);;All files (*)")
+        path = w.projects.choose_open_file("Import a vocabulary",
+                                           "Vocabularies (*.jsonl *.tsv *.csv *.obo);;All files (*)", "import")
         if path is None:
             return
         name = w.ask_text("Vocabulary name", "Name for the imported vocabulary:", path.stem)

@@ -3,9 +3,12 @@ project (a term file imported or dropped on the window, the mappings exported)."
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +17,14 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from termlinker.api import DEFAULT_BUILTIN, PROJECT_SUFFIX, Project, TermLinkerError, atomic_open, export_project
 
+from .export_dialog import ExportChoice
 from .term_sources import FILE_FILTER, is_table, preview_table, read_file
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 PROJECT_FILTER = f"TermLinker projects (*{PROJECT_SUFFIX});;All files (*)"
+UNTITLED = re.compile(rf"untitled-\d{{8}}-\d{{6}}(-\d+)?{re.escape(PROJECT_SUFFIX)}")
 
 
 class ProjectsController:
@@ -52,19 +57,30 @@ class ProjectsController:
             w.settings = w.settings.with_recent(project.path)
             w.save_settings()
         w.review.refresh_rows()
+        w.detail.show_row(w.review.current_row())  # a reset table selects nothing, and says nothing of it
         w.models.follow_project()
         self.update_title()
+
+    def reopen_last(self) -> None:
+        """At start: the project open when the app last closed, if it still opens; else nothing, silently."""
+        w = self.window
+        recent = w.settings.recent_projects
+        if not recent or not Path(recent[0]).is_file():
+            return
+        try:
+            project = Project.open(recent[0])
+            vocabulary = project.info().vocabulary
+        except (TermLinkerError, OSError):
+            return
+        self._opened(project, vocabulary)
 
     def new_project(self) -> None:
         w = self.window
         if w.runs.busy():
             return
-        suggested = w.dirs.ensure().projects / f"project{PROJECT_SUFFIX}"
-        path = w.choose_save_file("New project", PROJECT_FILTER, suggested)
+        path = self._choose_save("New project", self.folder("project") / f"project{PROJECT_SUFFIX}")
         if path is None:
             return
-        if path.suffix == "":
-            path = path.with_suffix(PROJECT_SUFFIX)
         try:
             if path.exists():
                 # The file dialog already asked whether to replace it.
@@ -77,7 +93,7 @@ class ProjectsController:
         self.set_project(project)
 
     def open_project_dialog(self) -> None:
-        self._with_chosen_file("Open project", PROJECT_FILTER, self.open_project)
+        self._with_chosen_file("Open project", PROJECT_FILTER, "project", self.open_project)
 
     def open_project(self, path: str | Path) -> bool:
         w = self.window
@@ -89,10 +105,13 @@ class ProjectsController:
         except TermLinkerError as exc:
             w.report("Cannot open the project", exc)
             return False
-        self.set_project(project)
-        w.models.reload_vocabularies(select=vocabulary)
-        w.runs.load_vocabulary(vocabulary)
+        self._opened(project, vocabulary)
         return True
+
+    def _opened(self, project: Project, vocabulary: str) -> None:
+        self.set_project(project)
+        self.window.models.reload_vocabularies(select=vocabulary)
+        self.window.runs.load_vocabulary(vocabulary)
 
     def save_project_as(self) -> None:
         w = self.window
@@ -101,22 +120,62 @@ class ProjectsController:
             return
         if w.runs.busy():
             return
-        path = w.choose_save_file("Save project as", PROJECT_FILTER, w.project.path)
-        if path is None or path.resolve() == w.project.path.resolve():
-            return
-        if path.suffix == "":
-            path = path.with_suffix(PROJECT_SUFFIX)
         old = w.project.path
+        path = self._choose_save("Save project as", self.folder("project") / old.name)
+        if path is None or path.resolve() == old.resolve():
+            return
+        untitled = self.is_untitled(old)
         # Every decision is already committed, so a copy of the closed file is the whole project.
         w.project.close()
         w.project = None
         try:
+            if path.exists():
+                path.unlink()  # the file dialog asked; the copy is a new file, with a new file's mode
             _copy_atomically(old, path)
             project = Project.open(path)
         except (TermLinkerError, OSError) as exc:
             w.report("Cannot save the project", exc)
             project = Project.open(old)
+        else:
+            if untitled:
+                # The untitled project was a stand-in until the user named one: the copy replaces it.
+                w.settings = replace(w.settings, recent_projects=tuple(
+                    p for p in w.settings.recent_projects if Path(p) != old.resolve()))
+                with contextlib.suppress(OSError):
+                    old.unlink()
         self.set_project(project)
+
+    def is_untitled(self, path: Path) -> bool:
+        """Whether ``path`` is an untitled project made when terms came in with no project open (and
+        never saved under a name: Save As makes a copy)."""
+        return (UNTITLED.fullmatch(path.name) is not None
+                and path.parent.resolve() == self.window.dirs.projects.resolve())
+
+    # --- the file dialogs' folders ---------------------------------------------------
+
+    def folder(self, kind: str) -> Path:
+        """Where the file dialog for ``kind`` ("project", "import", "export") opens: the folder used
+        last time, while it exists; else the data folder (its projects folder for projects)."""
+        w = self.window
+        last = getattr(w.settings, f"{kind}_folder")
+        if last and Path(last).is_dir():
+            return Path(last)
+        return w.dirs.ensure().projects if kind in ("project", "import") else w.dirs.root
+
+    def remember(self, kind: str, path: Path) -> None:
+        w = self.window
+        w.settings = replace(w.settings, **{f"{kind}_folder": str(path.parent)})
+        w.save_settings()
+
+    def _choose_save(self, title: str, suggested: Path) -> Path | None:
+        """A project file to write, with the suffix added when left out; its folder is remembered."""
+        path = self.window.choose_save_file(title, PROJECT_FILTER, suggested)
+        if path is None:
+            return None
+        if path.suffix == "":
+            path = path.with_suffix(PROJECT_SUFFIX)
+        self.remember("project", path)
+        return path
 
     def fill_recent_menu(self) -> None:
         menu = self.window.recent_menu
@@ -133,15 +192,22 @@ class ProjectsController:
         name = w.project.path.name if w.project else "no project"
         w.setWindowTitle(f"{name} — TermLinker")
 
-    def _with_chosen_file(self, title: str, file_filter: str, then: Callable[[Path], Any]) -> None:
-        path = self.window.choose_open_file(title, file_filter)
+    def choose_open_file(self, title: str, file_filter: str, kind: str) -> Path | None:
+        """A file to read, from the folder of ``kind`` used last; its folder is remembered."""
+        path = self.window.choose_open_file(title, file_filter, self.folder(kind))
+        if path is not None:
+            self.remember(kind, path)
+        return path
+
+    def _with_chosen_file(self, title: str, file_filter: str, kind: str, then: Callable[[Path], Any]) -> None:
+        path = self.choose_open_file(title, file_filter, kind)
         if path is not None:
             then(path)
 
     # --- terms in, mappings out ------------------------------------------------------
 
     def import_dialog(self) -> None:
-        self._with_chosen_file("Import terms", FILE_FILTER, self.import_file)
+        self._with_chosen_file("Import terms", FILE_FILTER, "import", self.import_file)
 
     def import_file(self, path: str | Path) -> bool:
         """Add a file's terms to the project (they show as "not linked yet" until Run)."""
@@ -185,12 +251,19 @@ class ProjectsController:
         choice = w.choose_export()
         if choice is None or choice.path is None:
             return
+        w.settings = replace(w.settings, export_format=choice.fmt)
+        self.remember("export", choice.path)
         try:
             count = export_project(w.project, choice.path, choice.fmt, w.dirs, approved_only=choice.approved_only)
         except TermLinkerError as exc:
             w.report("Export failed", exc)
             return
         w.statusBar().showMessage(f"Exported {count:,} terms to {choice.path}.", 15000)
+
+    def export_suggestion(self, choice: ExportChoice) -> Path:
+        """The file the export's save dialog proposes: in the folder exported to last, named after the project."""
+        stem = self.window.project.path.stem if self.window.project else "mappings"
+        return self.folder("export") / f"{stem}-{choice.fmt}{choice.suffix}"
 
 
 def _copy_atomically(source: Path, target: Path) -> None:

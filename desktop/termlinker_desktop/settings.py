@@ -41,6 +41,11 @@ class Settings:
     teacher_price_per_1k: float = 0.0
     teacher_budget: float = 0.0  # 0 = no budget
     recent_projects: tuple[str, ...] = field(default=())
+    # Where the file dialogs opened last ("" = the data folder), and the format exported last.
+    project_folder: str = ""
+    import_folder: str = ""
+    export_folder: str = ""
+    export_format: str = "csv"
 
     def data_dirs(self) -> DataDirs:
         return DataDirs.at(self.data_folder or None)

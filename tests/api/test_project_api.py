@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from termlinker.api import LinkResult, Project, TermLinkerError
@@ -55,3 +58,19 @@ def test_a_bulk_approval_says_what_it_changed_and_is_undone_in_one_step(tmp_path
         assert [h[0] for h in project.history("headache")][-2:] == ["approved", "unchecked"]
         assert project.undo_bulk_approve(approval) == 0  # undone already
         assert project.bulk_approve(0.9) == 1  # the count, as the command line prints it
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
+def test_a_new_project_file_gets_the_mode_of_any_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        with Project.create(tmp_path / "p.tlproj", "hpo") as project:
+            project.add_terms({"headache": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "p.tlproj").stat().st_mode) == 0o666 & ~umask
+    with pytest.raises(TermLinkerError, match="already exists"):
+        Project.create(tmp_path / "p.tlproj", "hpo")
+    with Project.open(tmp_path / "p.tlproj") as project:
+        assert [r.term for r in project.rows()] == ["headache"]

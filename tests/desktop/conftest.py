@@ -73,6 +73,8 @@ class ScriptedWindow(MainWindow):
     save_path: Path | None = None
     open_path: Path | None = None
     previews: list[TablePreview]
+    suggested: list[Path]
+    folders: list[Path | None]
 
     def choose_column(self, path: Path, preview: TablePreview) -> ColumnChoice | None:
         self.previews.append(preview)
@@ -82,9 +84,11 @@ class ScriptedWindow(MainWindow):
         return self.export_choice
 
     def choose_save_file(self, title: str, file_filter: str, suggested: Path) -> Path | None:
+        self.suggested.append(suggested)
         return self.save_path
 
-    def choose_open_file(self, title: str, file_filter: str) -> Path | None:
+    def choose_open_file(self, title: str, file_filter: str, folder: Path | None = None) -> Path | None:
+        self.folders.append(folder)
         return self.open_path
 
 
@@ -94,6 +98,8 @@ def make_window(qtbot, tiny_home: DataDirs, tmp_path: Path):
         values = {"vocabulary": "tiny", "data_folder": str(tiny_home.root), **settings}
         window = ScriptedWindow(Settings(**values), settings_file=tmp_path / "config" / "desktop.json")
         window.previews = []
+        window.suggested = []  # where each save dialog would have opened
+        window.folders = []  # and each open dialog
         qtbot.addWidget(window)
         window.show()
         return window

@@ -78,8 +78,6 @@ class Project:
                top_k: int = 10, retriever: str = "", reranker: str = "", clock: Clock = utc_now) -> "Project":
         """A new, empty project. ``vocabulary`` is a vocabulary name or file, as ``Linker`` takes it."""
         target = Path(path)
-        if target.exists():
-            raise ProjectExistsError(f"{target} already exists. Open it, or choose another file name.")
         if top_k < 1:
             raise DecisionError("top-k must be at least 1.")
         try:
@@ -87,7 +85,12 @@ class Project:
         except OSError as exc:
             raise ProjectError(f"Cannot create the folder {target.parent}: {exc.strerror}. Choose a writable "
                                "place for the project.") from exc
-        conn = schema.connect(target, create=True)
+        _new_file(target)
+        try:
+            conn = schema.connect(target, create=True)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
         project = cls(target, conn, clock)
         now = _stamp(clock)
         with schema.transaction(conn):
@@ -416,6 +419,19 @@ class Project:
         info = self.info()
         rows = self.iter_rows(status=Status.APPROVED if approved_only else None)
         return write_export(Path(path), fmt, info, rows, options, sources=(self.path, Path(info.vocabulary)))
+
+
+def _new_file(target: Path) -> None:
+    """Create the empty project file with the mode any new file gets (0666 less the umask, as
+    ``atomic_open`` gives exports and copies), not SQLite's own 0644; SQLite takes an empty file as
+    a new database, and gives its journal the file's mode."""
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+    except FileExistsError:
+        raise ProjectExistsError(f"{target} already exists. Open it, or choose another file name.") from None
+    except OSError as exc:
+        raise ProjectError(f"Cannot create the project {target}: {exc.strerror}. Choose a writable place for "
+                           "the project.") from exc
 
 
 def _row(raw: tuple, cands: list[tuple]) -> ReviewRow:
