@@ -56,8 +56,17 @@ def _terms_pane(w: MainWindow) -> QWidget:
     w.cancel_button = QPushButton("Cancel")
     w.cancel_button.setEnabled(False)
     w.progress = QProgressBar()
+    # Hidden between runs, but its place is kept: the text above it never drops to the bottom line.
+    policy = w.progress.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    w.progress.setSizePolicy(policy)
     w.progress.setVisible(False)
     w.eta_label = QLabel("")
+    # The stage and time left wrap inside the terms pane, above the progress bar: a long text must
+    # neither widen the pane (and the window, past a laptop screen) nor stand on the line of the
+    # counts under the table beside it, where the two read as one.
+    w.eta_label.setWordWrap(True)
+    w.eta_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
 
     left = QWidget()
     layout = QVBoxLayout(left)
@@ -70,8 +79,8 @@ def _terms_pane(w: MainWindow) -> QWidget:
     run_row.addWidget(w.run_button, 1)
     run_row.addWidget(w.cancel_button)
     layout.addLayout(run_row)
-    layout.addWidget(w.progress)
     layout.addWidget(w.eta_label)
+    layout.addWidget(w.progress)
     return left
 
 

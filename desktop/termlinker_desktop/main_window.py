@@ -17,11 +17,13 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from termlinker.api import DataDirs, Linker, Project, ReviewRow, Status, TermLinkerError
 
+from . import help_menu as help_text
 from .export_dialog import ExportChoice, ExportDialog
 from .import_dialog import ImportDialog
 from .layout import build_widgets
@@ -111,6 +113,10 @@ class MainWindow(QMainWindow):
         self._action(tools, "&Distil a Re-ranker…", models.distill)
         self._action(tools, "&Learn a Ranking from Approved Mappings", models.learn_ranking)
         self._action(tools, "Learn the &Retriever from Approved Mappings…", models.learn_retriever)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&User Guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About TermLinker…",
+                     lambda: self.show_about("About TermLinker", help_text.about_html(self.dirs)))
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -136,6 +142,13 @@ class MainWindow(QMainWindow):
     def ask_text(self, title: str, label: str, default: str = "") -> str | None:
         text, ok = QInputDialog.getText(self, title, label, text=default)
         return text.strip() if ok and text.strip() else None
+
+    def show_about(self, title: str, text: str) -> None:
+        QMessageBox.about(self, title, text)
+
+    def open_file(self, path: Path) -> None:
+        """Open ``path`` in the program the system uses for it."""
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def choose_open_file(self, title: str, file_filter: str, folder: Path | None = None) -> Path | None:
         name, _ = QFileDialog.getOpenFileName(self, title, str(folder or self.dirs.projects), file_filter)
@@ -176,6 +189,14 @@ class MainWindow(QMainWindow):
             log.error("%s", title, exc_info=exc)
             self.show_error(title, f"Something went wrong that TermLinker did not expect:\n\n"
                                    f"{type(exc).__name__}: {exc}\n\nYour project is saved up to the last decision.")
+
+    def show_user_guide(self) -> None:
+        """Help ▸ User Guide: docs/user-guide.md where it is beside the install, else where to find it."""
+        guide = help_text.user_guide()
+        if guide is None:
+            self.show_info("User guide", help_text.GUIDE_MISSING)
+        else:
+            self.open_file(guide)
 
     # --- shared state, window events -------------------------------------------------
 

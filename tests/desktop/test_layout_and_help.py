@@ -1,0 +1,76 @@
+"""The window's layout and its Help menu (issue 18, item 12): the progress text never runs into the
+count line, and Help ▸ About says the version and the licences of the models and vocabularies."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+
+from .conftest import paste_and_run
+from .test_menus import menu_action
+
+ETA = "Learning from the approved mappings: 123,456 / 234,567 · about 1 h 02 min left"
+COUNTS = ("5,000 terms · 1,234 linked · 0 approved · 0 flagged · 0 no match · 5,000 unchecked   —   Enter approves"
+          " · 1–9, 0 pick · F flag · N no match · U undo")
+
+
+def on_window(window, widget) -> QRect:
+    return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+
+def text_rect(label) -> QRect:
+    flags = Qt.TextFlag.TextWordWrap if label.wordWrap() else 0
+    return label.fontMetrics().boundingRect(QRect(0, 0, label.width(), 10_000), flags, label.text())
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_the_progress_text_stays_clear_of_the_count_line_at_a_laptop_width(qtbot, window, running):
+    window.resize(1280, 800)
+    window.progress.setVisible(running)
+    window.eta_label.setText(ETA if running else "Cancelled; what was linked is saved.")
+    window.counts_label.setText(COUNTS)
+    qtbot.wait(50)
+
+    assert window.width() <= 1280, "a long progress text must not widen the window past the screen"
+    eta, counts = on_window(window, window.eta_label), on_window(window, window.counts_label)
+    drawn = text_rect(window.eta_label)
+    assert drawn.width() <= eta.width() and drawn.height() <= eta.height(), "the progress text fits its label"
+    for other in (counts, on_window(window, window.progress), on_window(window, window.statusBar())):
+        assert not eta.intersects(other)
+    assert eta.bottom() < counts.top(), "not on the count line, where the two would read as one"
+
+
+def test_about_names_the_version_and_the_licences(qtbot, window):
+    shown = []
+    window.show_about = lambda title, text: shown.append((title, text))
+    menu_action(window, "&Help", "&About TermLinker…").trigger()
+    title, text = shown[0]
+    assert "TermLinker" in title
+    assert "0.1.0" in text
+    assert "MiniLM" in text and "SmolLM2" in text and text.count("Apache-2.0") >= 2
+    assert "tiny" in text  # each vocabulary of the data folder, with the licence or citation it reports
+
+
+def test_about_names_gemma_terms_only_when_gemma_is_installed(qtbot, window, monkeypatch):
+    from termlinker_desktop import help_menu as help_text
+
+    monkeypatch.setattr(help_text, "reranker_names", lambda dirs: ["smollm2-135m"])
+    assert "Gemma" not in help_text.about_html(window.dirs)
+    monkeypatch.setattr(help_text, "reranker_names", lambda dirs: ["gemma3-270m", "smollm2-135m"])
+    assert "Gemma Terms of Use" in help_text.about_html(window.dirs)
+
+
+def test_the_user_guide_opens_the_file_beside_the_install_or_says_where_it_is(qtbot, window, tmp_path,
+                                                                              monkeypatch, dialogs):
+    from termlinker_desktop import help_menu as help_text
+
+    opened = []
+    window.open_file = opened.append
+    guide = menu_action(window, "&Help", "&User Guide")
+    guide.trigger()
+    assert opened and opened[0].name == "user-guide.md" and opened[0].is_file()
+
+    monkeypatch.setattr(help_text, "guide_candidates", lambda: [tmp_path / "nowhere" / "user-guide.md"])
+    guide.trigger()
+    assert len(opened) == 1
+    assert "user guide" in dialogs.infos[-1][1].lower() and "docs/user-guide.md" in dialogs.infos[-1][1]
