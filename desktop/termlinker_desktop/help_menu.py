@@ -53,8 +53,11 @@ def about_html(dirs: DataDirs) -> str:
 
 
 def guide_candidates() -> list[Path]:
-    """Where the user guide may be: beside the installed program (a bundle), or in the source tree."""
-    return [Path(sys.executable).resolve().parent / GUIDE, Path(__file__).resolve().parents[2] / GUIDE]
+    """Where the user guide may be: beside the installed program (a bundle, or its data folder), or in
+    the source tree."""
+    bundle = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle's data files
+    return [Path(sys.executable).resolve().parent / GUIDE, *([Path(bundle) / GUIDE] if bundle else []),
+            Path(__file__).resolve().parents[2] / GUIDE]
 
 
 def user_guide() -> Path | None:
