@@ -56,6 +56,14 @@ class ReviewController:
             return None
         return w.model.row_at(w.proxy.mapToSource(index).row())
 
+    def selected_terms(self) -> list[str]:
+        """The terms selected in the table (the current one when the selection is empty)."""
+        w = self.window
+        rows = [w.proxy.mapToSource(index).row() for index in w.table.selectionModel().selectedRows()]
+        terms = [w.model.row_at(r).term for r in sorted(rows)]
+        current = self.current_row()
+        return terms or ([current.term] if current is not None else [])
+
     def select_term(self, term: str) -> bool:
         w = self.window
         position = w.model.position_of(term)

@@ -63,9 +63,11 @@ class RunsController:
         self.linker = self.linker_config = None
 
     def linker_for(self, vocabulary: str) -> Linker | None:
-        """The kept linker, if it links to this vocabulary."""
-        config = self.linker_config
-        return self.linker if self.linker and config and config.vocabulary == vocabulary else None
+        """The kept linker, if the next run against ``vocabulary`` would use it: built with the
+        settings as they are now (a re-ranker switched on since is not loaded yet)."""
+        if self.linker is None or self.linker_config is None:
+            return None
+        return self.linker if self.linker_config == self.window.settings.linker_config(vocabulary) else None
 
     # --- linking ---------------------------------------------------------------------
 
@@ -74,11 +76,9 @@ class RunsController:
         w = self.window
         if self.busy():
             return
-        vocabulary = w.models.run_vocabulary()
         try:
             project = w.projects.ensure_project()
-            if w.models.project_vocabulary() is None:
-                project.set_vocabulary(vocabulary)  # not linked yet: it takes the box's choice
+            vocabulary = self._vocabulary_of(project)
             text = w.paste_box.toPlainText()
             if text.strip():
                 project.add_terms(terms_from_text(text))
@@ -93,11 +93,49 @@ class RunsController:
         if stats.pending == 0:
             w.show_info("Nothing to link", f"All {stats.terms:,} terms are linked. Paste or import more terms.")
             return
+        self._link(project, vocabulary)
+
+    def relink(self, selected: bool) -> None:
+        """Run ▸ Re-link Selected / Re-link All: link terms again, already linked or not, with the
+        current settings (encoder, ranking, re-ranker). Decisions are kept as they are."""
+        w = self.window
+        if self.busy():
+            return
+        what = "Re-link" if selected else "Re-link all"
+        terms = w.review.selected_terms() if selected else None
+        if w.project is None or w.project.stats().terms == 0:
+            w.show_info(what, "The project has no terms yet. Paste or import terms and Run.")
+            return
+        if terms == []:
+            w.show_info(what, "Select a term in the table first.")
+            return
+        if terms is None and not w.ask_yes_no(what, f"Link all {w.project.stats().terms:,} terms again with the "
+                                              "current settings? Decisions already made are kept; Cancel keeps "
+                                              "each term's earlier candidates until its new ones are stored."):
+            return
+        try:
+            vocabulary = self._vocabulary_of(w.project)
+        except TermLinkerError as exc:
+            w.report("Cannot re-link", exc)
+            return
+        self._link(w.project, vocabulary, relink=True, terms=terms)
+
+    def _vocabulary_of(self, project: Project) -> str:
+        """The vocabulary the project links against now: once linked its own, before that the box's."""
+        w = self.window
+        vocabulary = w.models.run_vocabulary()
+        if w.models.project_vocabulary() is None:
+            project.set_vocabulary(vocabulary)  # not linked yet: it takes the box's choice
+        return vocabulary
+
+    def _link(self, project: Project, vocabulary: str, relink: bool = False, terms: list[str] | None = None) -> None:
+        """Link in the background with a linker of the current settings (kept from the last run while
+        they are the same): the pending terms, all (``relink``), or just ``terms``."""
+        w = self.window
         w.settings = replace(w.settings, vocabulary=vocabulary)
         w.save_settings()
         config = w.settings.linker_config(vocabulary)
-        cached = self.linker if config == self.linker_config else None
-        state = RunState(linker=cached)
+        state = RunState(linker=self.linker_for(vocabulary))
         dirs, path = w.dirs, project.path
 
         def work(progress, cancel) -> LinkSummary:
@@ -107,11 +145,11 @@ class RunsController:
             state.stage = "Linking"
             # The engine's rule: one Project per thread; this thread opens its own.
             with Project.open(path) as own:
-                pending = (term for term, _count in own.pending_terms())
-                state.script_warning = script_warning(pending, state.linker.vocabulary, dirs)
-                return own.link(state.linker, progress=progress, cancel=cancel)
+                todo = (terms if terms is not None else [t for t, _c in own.pending_terms()] if not relink
+                        else [r.term for r in own.iter_rows()])
+                state.script_warning = script_warning(todo, state.linker.vocabulary, dirs)
+                return own.link(state.linker, progress=progress, cancel=cancel, relink=relink, terms=terms)
 
-        self.linker_config = config
         self.start(state, work, self._run_done, self._run_failed)
 
     def cancel(self) -> None:
@@ -124,6 +162,7 @@ class RunsController:
         w = self.window
         if self.state.linker is not None:
             self.linker = self.state.linker
+            self.linker_config = self.linker.config  # kept while the settings give the same config
             self.vocabulary = self.linker.vocabulary
             w.detail.set_vocabulary(self.vocabulary)
         w.review.refresh_rows()

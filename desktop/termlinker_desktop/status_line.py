@@ -29,6 +29,7 @@ class StatusLine:
 
     def update(self, settings: Settings, summary: VocabularySummary | None, name: str,
                linker: Linker | None) -> None:
+        """``linker``: the one the next run uses, already loaded; None when that run builds its own."""
         if linker is not None:
             config = linker.config
             self.retriever.setText(f"Retriever: {config.encoder or 'MiniLM'} ({config.encoder_variant}) + lexical")
@@ -60,8 +61,8 @@ class StatusLine:
 def _reranker_text(settings: Settings, linker: Linker | None) -> str:
     if not settings.rerank:
         return "off"
-    if linker is None:
-        return settings.reranker or "active model"
+    if linker is None:  # no linker of these settings yet: the model is loaded by the next run
+        return f"on{f' ({settings.reranker})' if settings.reranker else ''}, loads at the next Run"
     if linker.reranker is None:
         return "off (the model could not be loaded)"
     model = linker.reranker.model

@@ -74,3 +74,30 @@ def test_a_new_project_file_gets_the_mode_of_any_new_file(tmp_path, umask):
         Project.create(tmp_path / "p.tlproj", "hpo")
     with Project.open(tmp_path / "p.tlproj") as project:
         assert [r.term for r in project.rows()] == ["headache"]
+
+
+def test_chosen_terms_are_linked_again_with_their_decisions_kept(home, tiny_vocab_path, tmp_path):
+    from termlinker.api import Linker, LinkerConfig
+
+    narrow = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path), top_k=2, threads=1), dirs=home)
+    wide = Linker(LinkerConfig(vocabulary=str(tiny_vocab_path), top_k=4, threads=1), dirs=home)
+    with Project.create(tmp_path / "p.tlproj", str(tiny_vocab_path)) as project:
+        project.add_terms({"headache": 1, "trouble sleeping": 1, "leg pain": 1})
+        project.link(narrow)
+        project.decide("headache", "approved", concept_id="T:001", comment="ok", reviewer="ann")
+        project.add_terms({"feeling sick": 1})
+        calls: list[tuple[int, int]] = []
+
+        summary = project.link(wide, progress=lambda d, t: calls.append((d, t)), terms=["headache", " leg  pain "])
+
+        assert (summary.linked, summary.skipped) == (2, 2)
+        assert calls[0] == (0, 2) and calls[-1] == (2, 2)  # progress over the chosen terms
+        rows = {r.term: r for r in project.rows()}
+        assert {t: len(r.candidates) for t, r in rows.items()} == {
+            "headache": 4, "trouble sleeping": 2, "leg pain": 4, "feeling sick": 0}
+        assert not rows["feeling sick"].linked, "a pending term not chosen stays pending"
+        assert (rows["headache"].status.value, rows["headache"].concept_id, rows["headache"].comment) == (
+            "approved", "T:001", "ok")
+        with pytest.raises(TermLinkerError, match="no term 'nausea'"):
+            project.link(wide, terms=["headache", "nausea"])
+        assert project.link(wide, terms=[]).linked == 0

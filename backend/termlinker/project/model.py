@@ -94,7 +94,7 @@ class ProjectStats:
 @dataclass(frozen=True)
 class LinkSummary:
     linked: int  # terms linked by this run
-    skipped: int  # terms already linked before it
+    skipped: int  # terms left as they were: already linked before it, or not among the chosen terms
 
 
 @dataclass(frozen=True)

@@ -201,18 +201,29 @@ class Project:
 
     @_typed_sqlite_errors
     def link(self, linker: "Linker", progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-             relink: bool = False) -> LinkSummary:
-        """Link the pending terms (all terms with ``relink``), committing one batch at a time.
+             relink: bool = False, terms: Iterable[str] | None = None) -> LinkSummary:
+        """Link the pending terms (all terms with ``relink``; just ``terms``, linked or not, when
+        given), committing one batch at a time.
 
         Resumable: a cancelled or crashed run keeps every stored batch, and the next run
-        starts at the first term without a result. Human decisions are never changed.
+        starts at the first term without a result; a term linked again keeps its earlier
+        result until the new one is stored. Human decisions are never changed.
         """
         from ..linker import TermCount
 
         self._check_vocabulary(linker)
-        todo = schema.all_terms(self._conn) if relink else self.pending_terms()
-        total = len(schema.all_terms(self._conn))
-        skipped = total - len(todo)
+        everything = schema.all_terms(self._conn)
+        if terms is not None:
+            wanted = {" ".join(str(t).split()) for t in terms}
+            for term in wanted:
+                self._term_id(term)  # an unknown term is an error, before any work
+            todo = [(t, c) for t, c in everything if t in wanted]
+        else:
+            todo = everything if relink else self.pending_terms()
+        skipped = len(everything) - len(todo)
+        # Progress counts the whole project, or just the chosen terms.
+        total = len(todo) if terms is not None else len(everything)
+        start = total - len(todo)
         report = progress or no_progress
         batch_size = max(1, linker.config.batch_size)
         buffer: list[LinkResult] = []
@@ -220,10 +231,10 @@ class Project:
         self._record_settings(linker)
         # Say where linking starts, so a bar left over from index building is reset before
         # the first batch arrives.
-        report(skipped, total)
+        report(start, total)
         try:
             items = (TermCount(t, c) for t, c in todo)
-            for result in linker.link(items, progress=lambda d, _t: report(skipped + d, total), cancel=cancel,
+            for result in linker.link(items, progress=lambda d, _t: report(start + d, total), cancel=cancel,
                                       total=len(todo)):
                 buffer.append(result)
                 if len(buffer) >= batch_size:
