@@ -30,7 +30,8 @@ from .distill.wizard_api import (NO_MATCH, Corrections, FineTuneConfig, FineTune
                                  terms_from_file, training_pairs, unreviewed_terms, validate)
 from .errors import Cancelled, InputError, TermLinkerError, VocabularyError
 from .io.encoding import detect_file_encoding
-from .io.terms import TablePreview, TermList, guess_header, is_table, preview_table, read_terms, terms_from_text
+from .io.terms import (TablePreview, TermList, guess_header, guess_term_column, is_table, preview_table, read_terms,
+                       terms_from_text)
 from .linker import Linker, LinkerConfig, TermCount
 from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
@@ -151,7 +152,7 @@ __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
-    "guess_header", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
+    "guess_header", "guess_term_column", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",

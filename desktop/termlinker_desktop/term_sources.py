@@ -23,6 +23,8 @@ __all__ = ["FILE_FILTER", "ColumnChoice", "TablePreview", "guess_header", "is_ta
 class ColumnChoice:
     index: int  # 0-based
     has_header: bool
+    count_index: int | None = None  # 0-based column of how often each row's term occurred; None: once each
+    sheet: str | None = None  # an .xlsx sheet; None: the first
 
 
 def read_file(path: Path, choice: ColumnChoice | None = None) -> TermList:
@@ -31,4 +33,6 @@ def read_file(path: Path, choice: ColumnChoice | None = None) -> TermList:
         return read_terms(path)
     if choice is None:
         raise InputError(f"Choose which column of {path.name} holds the terms.")
-    return read_terms(path, column=str(choice.index + 1), header=choice.has_header)
+    count = None if choice.count_index is None else str(choice.count_index + 1)
+    return read_terms(path, column=str(choice.index + 1), header=choice.has_header, count_column=count,
+                      sheet=choice.sheet)

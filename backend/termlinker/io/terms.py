@@ -107,6 +107,29 @@ def guess_header(rows: list[list[str]]) -> bool:
         return False
 
 
+TERM_HEADER_WORDS = HEADER_WORDS - {"count"}
+
+
+def guess_term_column(rows: list[list[str]], has_header: bool) -> int:
+    """The column most likely to hold the terms (0-based): one whose header is a term word, else the
+    one with the most text that is not a number (an id or a count column is not the terms)."""
+    if not rows:
+        return 0
+    if has_header:
+        for i, cell in enumerate(rows[0]):
+            if cell.strip().lstrip("\ufeff").casefold() in TERM_HEADER_WORDS:
+                return i
+    body = rows[1:] if has_header else rows
+    width = max((len(r) for r in body), default=0)
+
+    def wordiness(i: int) -> float:
+        cells = [r[i].strip() for r in body if i < len(r) and r[i].strip()]
+        words = [c for c in cells if not c.replace(".", "", 1).replace("-", "", 1).isdigit()]
+        return len(words) + sum(len(c) for c in words) / (1000 * max(1, len(words)))
+
+    return max(range(width), key=wordiness, default=0)
+
+
 def terms_from_text(text: str, source: str = "pasted text") -> TermList:
     """Distinct pasted lines with their counts, whitespace collapsed as ``read_terms`` does."""
     counts: dict[str, int] = {}
