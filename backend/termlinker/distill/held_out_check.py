@@ -52,13 +52,14 @@ class HeldOutCheck:
         if not rows:
             return None
         wanted = list(dict.fromkeys(concept for _, concept in rows))
-        others = [c.concept_id for c in vocab.concepts if c.concept_id not in set(wanted)]
+        gold = set(wanted)
+        others = [c.concept_id for c in vocab.concepts if c.concept_id not in gold]
         random.Random(seed).shuffle(others)
         names: list[str] = []
         owners: list[str] = []
         for concept_id in wanted + others:
             concept = vocab.get(concept_id)
-            if len(names) + len(concept.names) > max_names and concept_id not in wanted:
+            if len(names) + len(concept.names) > max_names and concept_id not in gold:
                 break
             names += concept.names
             owners += [concept_id] * len(concept.names)
