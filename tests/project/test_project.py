@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from termlinker.errors import TermLinkerError
-from termlinker.project import (DecisionError, NewerSchemaError, NotAProjectError, Project, ProjectCorruptError,
-                                ProjectExistsError, Status, UnknownTermError)
+from termlinker.project import (DecisionError, ForeignSchemaError, NewerSchemaError, NotAProjectError, Predicate,
+                                Project, ProjectCorruptError, ProjectExistsError, Status, UnknownTermError)
 
 from .conftest import RESULTS, result
 
@@ -33,7 +33,7 @@ def test_round_trip_restores_every_decision(project, project_path):
     assert by_term["zzz"].status is Status.NO_MATCH and by_term["zzz"].concept_id is None
     assert by_term["headache"].decided_at == "2024-03-05T09:30:00Z"
     assert [r.term for r in after] == [r.term for r in RESULTS]  # first-seen order
-    assert info.vocabulary == "tiny" and info.vocabulary_version == "1.0" and info.schema_version == 1
+    assert info.vocabulary == "tiny" and info.vocabulary_version == "1.0" and info.schema_version == 2
 
 
 def test_each_decision_is_committed_at_once(project, project_path):
@@ -161,16 +161,57 @@ def test_truncated_file_is_a_clear_error(project, project_path):
         Project.open(project_path)
 
 
-def test_older_schema_is_migrated_by_the_hook(project, project_path, monkeypatch):
+def _format_1_project(path) -> None:
+    """A project as TermLinker wrote it before predicates and further targets (format 1)."""
+    import sqlite3
+
     from termlinker.project import schema
 
-    project.decide("headache", "approved")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(f"BEGIN; {schema._CREATE_V1} PRAGMA application_id={schema.APPLICATION_ID}; "
+                       "PRAGMA user_version=1; COMMIT;")
+    conn.executescript("""BEGIN;
+        INSERT INTO meta VALUES ('vocabulary', 'tiny'), ('created_at', '2024-01-01T00:00:00Z');
+        INSERT INTO terms VALUES (1, 'headache', 2);
+        INSERT INTO decisions VALUES (1, 'approved', 'C1', 'Headache', 'checked', 'ana', '2024-01-02T00:00:00Z');
+        INSERT INTO decision_log(term_id, status, concept_id, concept_name, comment, reviewer, decided_at)
+            VALUES (1, 'approved', 'C1', 'Headache', 'checked', 'ana', '2024-01-02T00:00:00Z');
+        COMMIT;""")
+    conn.close()
+
+
+def test_a_format_1_project_opens_upgraded_with_its_decisions_exact(tmp_path):
+    path = tmp_path / "old.tlproj"
+    _format_1_project(path)
+    with Project.open(path) as upgraded:
+        assert upgraded.info().schema_version == 2
+        row = upgraded.row("headache")
+        assert (row.status, row.concept_id, row.comment, row.reviewer) == (Status.APPROVED, "C1", "checked", "ana")
+        assert row.predicate is Predicate.EXACT and row.extra_targets == ()
+        upgraded.add_target("headache", "C2", "Migraine", predicate="broad")
+    with Project.open(path) as again:
+        assert [t.concept_id for t in again.row("headache").targets] == ["C1", "C2"]
+
+
+def test_a_format_1_project_holding_foreign_sql_is_refused_before_the_upgrade(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.tlproj"
+    _format_1_project(path)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE VIEW sneaky AS SELECT 1")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(ForeignSchemaError):
+        Project.open(path)
+    assert path.read_bytes() == before
+
+
+def test_a_project_from_a_newer_termlinker_is_refused(project, project_path, monkeypatch):
+    from termlinker.project import schema
+
     project.close()
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 1, lambda conn: conn.execute("ALTER TABLE terms ADD COLUMN note TEXT"))
-    with Project.open(project_path) as again:
-        assert again.info().schema_version == 2
-        assert again.row("headache").status is Status.APPROVED
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
     with pytest.raises(NewerSchemaError):
         Project.open(project_path)

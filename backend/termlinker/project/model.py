@@ -31,6 +31,55 @@ class Status(str, Enum):
             raise DecisionError(f"Unknown status {value!r}; use one of: {allowed}.") from None
 
 
+class Predicate(str, Enum):
+    """How a target concept relates to the source term (SKOS mapping relations; exact by default).
+
+    Read as "the term <predicate> the concept": ``broad`` means the concept is broader than the
+    term (the term is a kind of it), ``narrow`` that the concept is narrower."""
+
+    EXACT = "exact"
+    CLOSE = "close"
+    BROAD = "broad"
+    NARROW = "narrow"
+    RELATED = "related"
+
+    @property
+    def skos(self) -> str:
+        """The SKOS CURIE, as SSSOM's ``predicate_id`` takes it."""
+        return f"skos:{self.value}Match"
+
+    @property
+    def fhir_equivalence(self) -> str:
+        """The FHIR R4 ConceptMap equivalence: the target is "wider" when it is the broader one."""
+        return {"exact": "equivalent", "close": "inexact", "broad": "wider", "narrow": "narrower",
+                "related": "relatedto"}[self.value]
+
+    @classmethod
+    def parse(cls, value: "Predicate | str | None") -> "Predicate":
+        if value is None or value == "":
+            return cls.EXACT
+        text = str(value.value if isinstance(value, Predicate) else value).strip().lower()
+        for prefix in ("skos:",):
+            text = text.removeprefix(prefix)
+        text = text.removesuffix("match")
+        try:
+            return cls(text)
+        except ValueError:
+            from .errors import DecisionError
+
+            allowed = ", ".join(p.value for p in cls)
+            raise DecisionError(f"Unknown mapping predicate {value!r}; use one of: {allowed}.") from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One concept a term is mapped to, with how it relates to the term."""
+
+    concept_id: str
+    concept_name: str
+    predicate: Predicate = Predicate.EXACT
+
+
 @dataclass(frozen=True)
 class ReviewRow:
     """One distinct input term with its candidates and its human decision."""
@@ -49,6 +98,15 @@ class ReviewRow:
     reviewer: str
     decided_at: str | None
     warnings: tuple[str, ...] = ()
+    predicate: Predicate = Predicate.EXACT  # of the decision's concept (concept_id)
+    extra_targets: tuple[Target, ...] = ()  # further concepts beside concept_id, in the order added
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """Every concept the term is mapped to: the decision's concept first, then the extra ones."""
+        if not self.concept_id:
+            return self.extra_targets
+        return (Target(self.concept_id, self.concept_name or self.concept_id, self.predicate), *self.extra_targets)
 
     @property
     def best(self) -> Candidate | None:

@@ -20,7 +20,8 @@ from ..types import Candidate, LinkResult
 from . import schema
 from .errors import (DecisionError, ProjectCorruptError, ProjectError, ProjectExistsError, UnknownTermError,
                      VocabularyMismatchError)
-from .model import BulkApproval, BulkChange, LinkSummary, ProjectInfo, ProjectStats, ReviewRow, Status
+from .model import (BulkApproval, BulkChange, LinkSummary, Predicate, ProjectInfo, ProjectStats, ReviewRow, Status,
+                    Target)
 
 if TYPE_CHECKING:
     from ..io.terms import TermList
@@ -275,8 +276,10 @@ class Project:
         """Rows in first-seen order, filtered by status, best score range and a substring."""
         wanted = None if status is None else Status.parse(status).value
         raw = schema.select_rows(self._conn, wanted, min_score, max_score, text, limit, offset)
-        cands = schema.candidates_of(self._conn, [r[0] for r in raw] if limit is not None or len(raw) < 500 else None)
-        return [_row(r, cands.get(r[0], [])) for r in raw]
+        tids = [r[0] for r in raw] if limit is not None or len(raw) < 500 else None
+        cands = schema.candidates_of(self._conn, tids)
+        extra = schema.extra_targets_of(self._conn, tids)
+        return [_row(r, cands.get(r[0], []), extra.get(r[0], [])) for r in raw]
 
     def iter_rows(self, status: Status | str | None = None, page: int = 1000) -> Iterator[ReviewRow]:
         """All rows (of one status) in first-seen order, read ``page`` terms at a time: memory stays
@@ -284,10 +287,10 @@ class Project:
         wanted = None if status is None else Status.parse(status).value
         after = 0
         while True:
-            raw, cands = schema.rows_page(self._conn, wanted, after, page)
+            raw, cands, extra = schema.rows_page(self._conn, wanted, after, page)
             if not raw:
                 return
-            yield from (_row(r, cands.get(r[0], [])) for r in raw)
+            yield from (_row(r, cands.get(r[0], []), extra.get(r[0], [])) for r in raw)
             after = raw[-1][0]
 
     @_typed_sqlite_errors
@@ -295,7 +298,8 @@ class Project:
         tid = self._term_id(term)
         raw = self._conn.execute(f"SELECT {schema.ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
                                  "LEFT JOIN results r ON r.term_id = t.id WHERE t.id = ?", (tid,)).fetchone()
-        return _row(raw, schema.candidates_of(self._conn, [tid]).get(tid, []))
+        return _row(raw, schema.candidates_of(self._conn, [tid]).get(tid, []),
+                    schema.extra_targets_of(self._conn, [tid]).get(tid, []))
 
     @_typed_sqlite_errors
     def history(self, term: str) -> list[tuple]:
@@ -311,21 +315,88 @@ class Project:
 
     @_typed_sqlite_errors
     def decide(self, term: str, status: Status | str, concept_id: str | None = None,
-               concept_name: str | None = None, comment: str | None = None, reviewer: str | None = None) -> ReviewRow:
+               concept_name: str | None = None, comment: str | None = None, reviewer: str | None = None,
+               predicate: Predicate | str | None = None) -> ReviewRow:
         """Record one decision as its own committed transaction (autosave).
 
         ``approved`` without a concept takes the best candidate; a concept id among the
         candidates takes its name from there; any other id (a manual concept) needs
         ``concept_name``. ``unchecked`` undoes a decision. ``comment=None`` keeps the comment.
+        ``predicate`` says how the concept relates to the term (exact by default); ``None`` keeps the
+        predicate while the concept stays the same. ``unchecked`` and ``no_match`` drop every target,
+        the further ones (:meth:`add_target`) too.
         """
         state = Status.parse(status)
+        wanted = None if predicate is None else Predicate.parse(predicate)
         tid = self._term_id(term)
         with schema.transaction(self._conn):
             current = schema.get_decision(self._conn, tid)
             cid, cname = self._resolve_concept(tid, term, state, concept_id, concept_name)
+            if cid is None:
+                if wanted not in (None, Predicate.EXACT):
+                    raise DecisionError(f"A {state.value} decision without a concept takes no predicate; leave "
+                                        f"the predicate out for {term!r}.")
+                chosen = Predicate.EXACT
+            elif wanted is not None:
+                chosen = wanted
+            else:
+                chosen = Predicate(schema.get_predicate(self._conn, tid)) if cid == current[1] else Predicate.EXACT
+            extra = None
+            if state in (Status.UNCHECKED, Status.NO_MATCH):
+                extra = []
+            elif cid is not None:
+                others = schema.extra_targets_of(self._conn, [tid]).get(tid, [])
+                if any(t[0] == cid for t in others):  # the concept moves from the further targets to the first
+                    extra = [t for t in others if t[0] != cid]
             schema.write_decision(self._conn, tid, state.value, cid, cname,
                                   current[3] if comment is None else comment,
-                                  current[4] if reviewer is None else reviewer, _stamp(self._clock))
+                                  current[4] if reviewer is None else reviewer, _stamp(self._clock),
+                                  predicate=chosen.value, extra=extra)
+            self._touch()
+        return self.row(term)
+
+    @_typed_sqlite_errors
+    def add_target(self, term: str, concept_id: str, concept_name: str | None = None,
+                   predicate: Predicate | str = Predicate.EXACT, reviewer: str | None = None) -> ReviewRow:
+        """Map the term to one more concept, beside the decision's own (which it must have: approve or
+        flag a concept first). Adding a concept it already maps to changes that target's predicate."""
+        chosen = Predicate.parse(predicate)
+        tid = self._term_id(term)
+        with schema.transaction(self._conn):
+            status, cid, cname, comment, who = schema.get_decision(self._conn, tid)
+            if cid is None:
+                raise DecisionError(f"{term!r} has no concept yet; approve (or flag) its first concept, then add "
+                                    "further ones.")
+            extra = [tuple(t) for t in schema.extra_targets_of(self._conn, [tid]).get(tid, [])]
+            primary = schema.get_predicate(self._conn, tid)
+            if concept_id == cid:
+                primary = chosen.value
+            else:
+                _, name = self._resolve_concept(tid, term, Status.APPROVED, concept_id, concept_name)
+                known = [t for t in extra if t[0] == concept_id]
+                if known:
+                    extra = [(t[0], t[1], chosen.value) if t[0] == concept_id else t for t in extra]
+                else:
+                    extra.append((concept_id, name or concept_id, chosen.value))
+            schema.write_decision(self._conn, tid, status, cid, cname, comment, who if reviewer is None else reviewer,
+                                  _stamp(self._clock), predicate=primary, extra=extra)
+            self._touch()
+        return self.row(term)
+
+    @_typed_sqlite_errors
+    def remove_target(self, term: str, concept_id: str, reviewer: str | None = None) -> ReviewRow:
+        """Drop one of the term's further targets (the decision's own concept changes with :meth:`decide`)."""
+        tid = self._term_id(term)
+        with schema.transaction(self._conn):
+            status, cid, cname, comment, who = schema.get_decision(self._conn, tid)
+            extra = [tuple(t) for t in schema.extra_targets_of(self._conn, [tid]).get(tid, [])]
+            if concept_id == cid:
+                raise DecisionError(f"{concept_id} is the decision's own concept for {term!r}; change the decision "
+                                    "instead of removing it.")
+            if not any(t[0] == concept_id for t in extra):
+                raise DecisionError(f"{term!r} is not mapped to {concept_id}; nothing was removed.")
+            schema.write_decision(self._conn, tid, status, cid, cname, comment, who if reviewer is None else reviewer,
+                                  _stamp(self._clock), extra=[t for t in extra if t[0] != concept_id])
             self._touch()
         return self.row(term)
 
@@ -445,11 +516,13 @@ def _new_file(target: Path) -> None:
                            "the project.") from exc
 
 
-def _row(raw: tuple, cands: list[tuple]) -> ReviewRow:
-    (_tid, term, count, linked, reranked, no_match, warnings, status, cid, cname, comment, reviewer, decided_at) = raw
+def _row(raw: tuple, cands: list[tuple], extra: list[tuple] = ()) -> ReviewRow:
+    (_tid, term, count, linked, reranked, no_match, warnings, status, cid, cname, comment, reviewer, decided_at,
+     predicate) = raw
     return ReviewRow(
         term=term, count=count, position=_tid, linked=bool(linked), reranked=bool(reranked), no_match=bool(no_match),
         candidates=tuple(Candidate(c[0], c[1], c[2], c[3], c[4], bool(c[5])) for c in cands),
         status=Status(status), concept_id=cid, concept_name=cname, comment=comment, reviewer=reviewer,
         decided_at=decided_at, warnings=tuple(w for w in warnings.split("\n") if w),
+        predicate=Predicate(predicate), extra_targets=tuple(Target(t[0], t[1], Predicate(t[2])) for t in extra),
     )

@@ -7,6 +7,7 @@ project at any moment and nothing committed is left behind in a ``-wal`` file.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,12 +15,12 @@ from pathlib import Path
 from .. import sqlite_guard
 from .errors import ForeignSchemaError, NewerSchemaError, NotAProjectError, ProjectCorruptError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # "TLNK": tells a TermLinker project from any other SQLite file.
 APPLICATION_ID = 0x544C4E4B
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
-_CREATE = """
+_CREATE_V1 = """
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -75,8 +76,39 @@ CREATE INDEX results_best_score ON results(best_score);
 CREATE INDEX decisions_status ON decisions(status);
 """
 
+# Format 2: a mapping predicate on each decision, and further target concepts per term.
+_V2_CHANGES = """
+ALTER TABLE decisions ADD COLUMN predicate TEXT NOT NULL DEFAULT 'exact'
+    CHECK (predicate IN ('exact', 'close', 'broad', 'narrow', 'related'));
+ALTER TABLE decision_log ADD COLUMN predicate TEXT NOT NULL DEFAULT 'exact';
+-- The further targets at the time of the change, as JSON [[id, name, predicate], ...].
+ALTER TABLE decision_log ADD COLUMN extra_targets TEXT NOT NULL DEFAULT '[]';
+-- Concepts beside decisions.concept_id that the term maps to, in the order added.
+CREATE TABLE extra_targets (
+    term_id      INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    concept_id   TEXT NOT NULL,
+    concept_name TEXT NOT NULL,
+    predicate    TEXT NOT NULL CHECK (predicate IN ('exact', 'close', 'broad', 'narrow', 'related')),
+    PRIMARY KEY (term_id, position),
+    UNIQUE (term_id, concept_id)
+);
+"""
+
+_CREATE = _CREATE_V1 + _V2_CHANGES
+# What a file of each format holds, for the checks before it is upgraded.
+_SCRIPTS = {1: _CREATE_V1, 2: _CREATE}
+
 # from-version -> function upgrading the open connection to from-version + 1 (inside a transaction).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: lambda conn: [conn.execute(statement) for statement in _statements(_V2_CHANGES)],
+}
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements, one by one (``executescript`` would commit the migration's transaction)."""
+    text = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
+    return [part.strip() for part in text.split(";") if part.strip()]
 
 
 def connect(path: Path, create: bool) -> sqlite3.Connection:
@@ -95,7 +127,7 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         sqlite_guard.harden(conn)
         if not create:
             version = _check_identity(conn, path)
-            _check_contents(conn, path)
+            _check_contents(conn, path, version)
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -145,12 +177,15 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
     return version
 
 
-def _check_contents(conn: sqlite3.Connection, path: Path) -> None:
+def _check_contents(conn: sqlite3.Connection, path: Path, version: int) -> None:
     """Refuse a file holding objects our schema does not create, or whose tables or pages are damaged.
 
-    Checked against the current schema: a migration that changes tables must also teach this
-    check what an older file may hold."""
-    kind, why = sqlite_guard.untrusted_file_problem(conn, path, sqlite_guard.SchemaShape.of(_CREATE))
+    Checked against what a file of its format holds (``_SCRIPTS``), before it is upgraded."""
+    script = _SCRIPTS.get(version)
+    if script is None:
+        raise NotAProjectError(f"The project {path} has format {version}, which this TermLinker cannot "
+                               "upgrade. Start a new project.")
+    kind, why = sqlite_guard.untrusted_file_problem(conn, path, sqlite_guard.SchemaShape.of(script))
     if kind == "foreign":
         raise ForeignSchemaError(
             f"The project {path} holds {why}, which TermLinker did not create and which could change your "
@@ -255,8 +290,17 @@ def replace_result(conn: sqlite3.Connection, tid: int, reranked: bool, no_match:
 
 def candidates_of(conn: sqlite3.Connection, tids: Iterable[int] | None) -> dict[int, list[tuple]]:
     """Candidates per term id, best first; all terms when ``tids`` is None."""
-    sql = ("SELECT term_id, concept_id, name, score, retrieval_score, matched_name, exact FROM candidates {} "
-           "ORDER BY term_id, rank")
+    return _per_term(conn, "SELECT term_id, concept_id, name, score, retrieval_score, matched_name, exact "
+                           "FROM candidates {} ORDER BY term_id, rank", tids)
+
+
+def extra_targets_of(conn: sqlite3.Connection, tids: Iterable[int] | None) -> dict[int, list[tuple]]:
+    """(concept id, name, predicate) of each term's further targets, in the order added."""
+    return _per_term(conn, "SELECT term_id, concept_id, concept_name, predicate FROM extra_targets {} "
+                           "ORDER BY term_id, position", tids)
+
+
+def _per_term(conn: sqlite3.Connection, sql: str, tids: Iterable[int] | None) -> dict[int, list[tuple]]:
     out: dict[int, list[tuple]] = {}
     if tids is None:
         chunks: list[list[int]] = [[]]
@@ -279,7 +323,8 @@ def candidates_of(conn: sqlite3.Connection, tids: Iterable[int] | None) -> dict[
 # --- rows ------------------------------------------------------------------------------
 
 ROW_COLUMNS = ("t.id, t.term, t.count, r.term_id IS NOT NULL, COALESCE(r.reranked, 0), COALESCE(r.no_match, 0), "
-               "COALESCE(r.warnings, ''), d.status, d.concept_id, d.concept_name, d.comment, d.reviewer, d.decided_at")
+               "COALESCE(r.warnings, ''), d.status, d.concept_id, d.concept_name, d.comment, d.reviewer, d.decided_at, "
+               "d.predicate")
 
 
 def select_rows(conn: sqlite3.Connection, status: str | None, min_score: float | None, max_score: float | None,
@@ -306,9 +351,9 @@ def select_rows(conn: sqlite3.Connection, status: str | None, min_score: float |
 
 
 def rows_page(conn: sqlite3.Connection, status: str | None, after_id: int,
-              limit: int) -> tuple[list[tuple], dict[int, list[tuple]]]:
-    """Up to ``limit`` rows after term id ``after_id`` (ROW_COLUMNS, in term order) and their
-    candidates as :func:`candidates_of` gives them. Both are read in one read transaction, so a page
+              limit: int) -> tuple[list[tuple], dict[int, list[tuple]], dict[int, list[tuple]]]:
+    """Up to ``limit`` rows after term id ``after_id`` (ROW_COLUMNS, in term order), their
+    candidates as :func:`candidates_of` gives them and their extra targets (:func:`extra_targets_of`). Both are read in one read transaction, so a page
     is consistent while another connection links or decides; between pages no lock is held."""
     where, params = "t.id > ?", [after_id]
     if status is not None:
@@ -321,7 +366,7 @@ def rows_page(conn: sqlite3.Connection, status: str | None, after_id: int,
         rows = conn.execute(f"SELECT {ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
                             f"LEFT JOIN results r ON r.term_id = t.id WHERE {where} ORDER BY t.id LIMIT ?",
                             [*params, limit]).fetchall()
-        return rows, candidates_of(conn, [r[0] for r in rows])
+        return rows, candidates_of(conn, [r[0] for r in rows]), extra_targets_of(conn, [r[0] for r in rows])
     finally:
         if own:
             conn.execute("COMMIT")
@@ -334,13 +379,28 @@ def get_decision(conn: sqlite3.Connection, tid: int) -> tuple[str, str | None, s
                         (tid,)).fetchone()
 
 
+def get_predicate(conn: sqlite3.Connection, tid: int) -> str:
+    return conn.execute("SELECT predicate FROM decisions WHERE term_id = ?", (tid,)).fetchone()[0]
+
+
 def write_decision(conn: sqlite3.Connection, tid: int, status: str, concept_id: str | None, concept_name: str | None,
-                   comment: str, reviewer: str, decided_at: str) -> None:
-    values = (status, concept_id, concept_name, comment, reviewer, decided_at)
+                   comment: str, reviewer: str, decided_at: str, predicate: str | None = None,
+                   extra: Sequence[tuple[str, str, str]] | None = None) -> None:
+    """Set the decision and log it. ``predicate=None`` keeps the decision's predicate; ``extra=None`` keeps
+    the further targets, a sequence of (id, name, predicate) replaces them."""
+    if predicate is None:
+        predicate = get_predicate(conn, tid)
+    if extra is not None:
+        conn.execute("DELETE FROM extra_targets WHERE term_id = ?", (tid,))
+        conn.executemany("INSERT INTO extra_targets(term_id, position, concept_id, concept_name, predicate) "
+                         "VALUES (?, ?, ?, ?, ?)", [(tid, i, *target) for i, target in enumerate(extra)])
+    now_extra = [list(t) for t in extra_targets_of(conn, [tid]).get(tid, [])]
+    values = (status, concept_id, concept_name, comment, reviewer, decided_at, predicate)
     conn.execute("UPDATE decisions SET status = ?, concept_id = ?, concept_name = ?, comment = ?, reviewer = ?, "
-                 "decided_at = ? WHERE term_id = ?", (*values, tid))
-    conn.execute("INSERT INTO decision_log(term_id, status, concept_id, concept_name, comment, reviewer, decided_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (tid, *values))
+                 "decided_at = ?, predicate = ? WHERE term_id = ?", (*values, tid))
+    conn.execute("INSERT INTO decision_log(term_id, status, concept_id, concept_name, comment, reviewer, decided_at, "
+                 "predicate, extra_targets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (tid, *values, json.dumps(now_extra, ensure_ascii=False)))
 
 
 def decided_at(conn: sqlite3.Connection, tid: int) -> str | None:
