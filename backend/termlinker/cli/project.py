@@ -6,6 +6,7 @@ import argparse
 import functools
 import getpass
 import json
+import sys
 
 from ..errors import InputError
 from ..paths import DataDirs
@@ -13,6 +14,7 @@ from .common import (Commands, add_group, bar, linker_config_from_args, print_wa
                      rerank_options, say, term_source_options)
 
 STATUSES = ("approved", "flagged", "no_match", "unchecked")
+PREDICATES = ("exact", "close", "broad", "narrow", "related")  # termlinker.project.Predicate
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -56,12 +58,29 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     decide.add_argument("--status", choices=STATUSES, required=True)
     decide.add_argument("--concept", help="concept id: another candidate or any concept of the vocabulary")
     decide.add_argument("--comment")
+    decide.add_argument("--predicate", choices=PREDICATES,
+                        help="how the concept relates to the term (SKOS; default exact, or kept for the same concept)")
     decide.add_argument("--reviewer", help="default: your user name")
+
+    target = psub.add_parser("target", help="map a decided term to one more concept, or drop one")
+    target.add_argument("file")
+    target.add_argument("--term", required=True)
+    which = target.add_mutually_exclusive_group(required=True)
+    which.add_argument("--add", metavar="CONCEPT", help="concept id: a candidate or any concept of the vocabulary")
+    which.add_argument("--remove", metavar="CONCEPT")
+    target.add_argument("--predicate", choices=PREDICATES, default="exact")
+    target.add_argument("--reviewer", help="default: your user name")
 
     comment = psub.add_parser("comment", help="set one term's comment")
     comment.add_argument("file")
     comment.add_argument("--term", required=True)
     comment.add_argument("--text", required=True)
+
+    revalidate = psub.add_parser("revalidate", help="check approved mappings against the vocabulary as installed "
+                                 "now; flag obsolete, renamed and missing concepts with the reason")
+    revalidate.add_argument("file")
+    revalidate.add_argument("--dry-run", action="store_true", help="only report; change nothing")
+    revalidate.add_argument("--reviewer", help="default: your user name")
 
     export = psub.add_parser("export", help="write approved (or all) mappings; omop needs an Athena vocabulary")
     export.add_argument("file")
@@ -153,6 +172,9 @@ def _rows(project, args, dirs) -> int:
         if args.json:
             print(json.dumps({"term": row.term, "count": row.count, "status": row.status.value,
                               "concept_id": row.concept_id, "concept_name": row.concept_name,
+                              "predicate": row.predicate.value if row.concept_id else None,
+                              "targets": [{"id": t.concept_id, "name": t.concept_name, "predicate": t.predicate.value}
+                                          for t in row.targets],
                               "comment": row.comment, "reviewer": row.reviewer, "decided_at": row.decided_at,
                               "reranked": row.reranked, "no_match": row.no_match,
                               "candidates": [{"id": c.concept_id, "name": c.name, "score": round(c.score, 6)}
@@ -160,7 +182,8 @@ def _rows(project, args, dirs) -> int:
             continue
         best = row.best
         shown = f"{best.concept_id} {best.name} {best.score:.3f}" if best else "-"
-        chosen = f" -> {row.concept_id} {row.concept_name}" if row.concept_id else ""
+        chosen = "".join(f" -> {t.concept_id} {t.concept_name}" + ("" if t.predicate.value == "exact" else
+                                                                    f" ({t.predicate.value})") for t in row.targets)
         print(f"{row.term}\t{row.count}\t{row.status.value}{chosen}\t{shown}")
     return 0
 
@@ -178,9 +201,23 @@ def _decide(project, args, dirs) -> int:
         if not any(c.concept_id == args.concept for c in row.candidates):
             name = _concept_name(project.info().vocabulary, args.concept, dirs)
     row = project.decide(args.term, args.status, concept_id=args.concept, concept_name=name, comment=args.comment,
-                         reviewer=_reviewer(args))
-    chosen = f" {row.concept_id} {row.concept_name}" if row.concept_id else ""
+                         reviewer=_reviewer(args), predicate=args.predicate)
+    chosen = f" {row.concept_id} {row.concept_name} ({row.predicate.value})" if row.concept_id else ""
     print(f"{row.term}: {row.status.value}{chosen}")
+    return 0
+
+
+def _target(project, args, dirs) -> int:
+    if args.remove is not None:
+        row = project.remove_target(args.term, args.remove, reviewer=_reviewer(args))
+    else:
+        row = project.row(args.term)
+        name = None
+        if args.add != row.concept_id and not any(c.concept_id == args.add for c in row.candidates):
+            name = _concept_name(project.info().vocabulary, args.add, dirs)
+        row = project.add_target(args.term, args.add, name, predicate=args.predicate, reviewer=_reviewer(args))
+    shown = "; ".join(f"{t.concept_id} {t.concept_name} ({t.predicate.value})" for t in row.targets)
+    print(f"{row.term}: {shown}")
     return 0
 
 
@@ -200,14 +237,36 @@ def _comment(project, args, dirs) -> int:
 def _export(project, args, dirs) -> int:
     from ..api import export_project
 
+    notes: list[str] = []
     n = export_project(project, args.output, args.format, dirs, approved_only=not args.all,
                        source_system=args.source_system, target_system=args.target_system,
-                       source_vocabulary_id=args.source_vocabulary_id, target_vocabulary_id=args.target_vocabulary_id)
+                       source_vocabulary_id=args.source_vocabulary_id, target_vocabulary_id=args.target_vocabulary_id,
+                       notes=notes)
     print(f"wrote {n} terms to {args.output}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _revalidate(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..api import revalidate_project
+
+    check = revalidate_project(args.file, dirs.ensure(), dry_run=args.dry_run, reviewer=_reviewer(args))
+    was = f" (the project had {check.old_version})" if check.old_version != check.new_version else ""
+    print(f"checked {args.file} against {check.vocabulary} {check.new_version}{was}")
+    for finding in check.findings:
+        print(f"{finding.term}\t{finding.concept_id}\t{finding.kind}\t{finding.reason}")
+    print(check.summary)
+    terms = len({f.term for f in check.findings})
+    if check.dry_run:
+        print("dry run: nothing changed")
+    elif terms:
+        print(f"flagged {terms} terms; the reason is in each one's comment")
     return 0
 
 
 COMMANDS: Commands = {"project": {"new": _new, "add": _in_project(_add), "link": _in_project(_link),
                                   "status": _in_project(_status), "rows": _in_project(_rows),
-                                  "approve": _in_project(_approve), "decide": _in_project(_decide),
-                                  "comment": _in_project(_comment), "export": _in_project(_export)}}
+                                  "approve": _in_project(_approve), "decide": _in_project(_decide), "target": _in_project(_target),
+                                  "comment": _in_project(_comment), "export": _in_project(_export),
+                                  "revalidate": _revalidate}}

@@ -19,7 +19,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -30,13 +30,13 @@ from ..io.csv_cells import text_cell
 from ..overwrite import refuse_output_over_inputs
 from ..paths import DataDirs
 from .errors import ProjectError
-from .model import ProjectInfo, ReviewRow, Status
+from .model import Predicate, ProjectInfo, ReviewRow, Status, Target
 
 if TYPE_CHECKING:
     from ..vocab.model import Vocabulary
     from .project import Project
 
-FORMATS = ("csv", "json", "fhir", "omop")
+FORMATS = ("sssom", "csv", "json", "fhir", "omop")  # sssom: the exchange format (sssom_export.py)
 
 # FHIR system URIs for the built-in vocabularies; any other vocabulary gets a URN made from its
 # name (override with target_system).
@@ -52,8 +52,11 @@ OMOP_DESCRIPTION_CHARS = 255  # source_code_description is varchar(255)
 OMOP_NO_MATCH = (0, "None")  # concept 0, "No matching concept", is in vocabulary "None"
 OMOP_COLUMNS = ("source_code", "source_concept_id", "source_vocabulary_id", "source_code_description",
                 "target_concept_id", "target_vocabulary_id", "valid_start_date", "valid_end_date", "invalid_reason")
-CSV_COLUMNS = ("term", "count", "status", "concept_id", "concept_name", "best_id", "best_name", "best_score",
-               "reranked", "no_match", "comment", "reviewer", "decided_at")
+# One line per target concept (a term mapped to three concepts has three lines), one for a term without.
+CSV_COLUMNS = ("term", "count", "status", "concept_id", "concept_name", "predicate", "best_id", "best_name",
+               "best_score", "reranked", "no_match", "comment", "reviewer", "decided_at")
+# OHDSI's "Maps to" goes to an equivalent or a broader ("uphill") concept only.
+OMOP_PREDICATES = (Predicate.EXACT, Predicate.BROAD)
 
 
 class ExportFormatError(ProjectError):
@@ -66,15 +69,21 @@ class OmopVocabularyError(ProjectError):
 
 # Where an OMOP export looks up the project's vocabulary by name; unset: the default data folder.
 _VOCABULARY_DIRS: ContextVar[DataDirs | None] = ContextVar("termlinker_export_dirs", default=None)
+# Options only export_project takes (Project.export does not): the SSSOM mapping set's license and id.
+SSSOM_OPTIONS = ("license", "mapping_set_id")
+_EXTRA_OPTIONS: ContextVar[dict | None] = ContextVar("termlinker_export_options", default=None)
 
 
 def export_project(project: "Project", path: str | Path, fmt: str, dirs: DataDirs, **options) -> int:
     """``project.export(path, fmt, **options)``, finding the project's vocabulary (which an OMOP
-    export reads) in the data folder ``dirs`` rather than the default one."""
-    token = _VOCABULARY_DIRS.set(dirs)
+    export reads) in the data folder ``dirs`` rather than the default one. An SSSOM export also
+    takes ``license`` and ``mapping_set_id`` (None: the defaults)."""
+    extra = {key: options.pop(key) for key in SSSOM_OPTIONS if key in options}
+    token, extra_token = _VOCABULARY_DIRS.set(dirs), _EXTRA_OPTIONS.set(extra)
     try:
         return project.export(path, fmt, **options)
     finally:
+        _EXTRA_OPTIONS.reset(extra_token)
         _VOCABULARY_DIRS.reset(token)
 
 
@@ -85,7 +94,11 @@ class ExportOptions:
     target_system: str | None = None
     source_vocabulary_id: str | None = None
     target_vocabulary_id: str | None = None
+    license: str | None = None  # SSSOM: the mapping set's license URL (None: CC0)
+    mapping_set_id: str | None = None  # SSSOM: the mapping set's URI (None: a URN stable for the project)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # What the writer tells the user (targets a format cannot carry); the caller reads it afterwards.
+    notes: list[str] = field(default_factory=list)
 
 
 Writer = Callable[[IO[str], ProjectInfo, Iterable[ReviewRow], ExportOptions], None]
@@ -113,8 +126,11 @@ def write_export(path: Path, fmt: str, info: ProjectInfo, rows: Iterable[ReviewR
     if fmt not in FORMATS:
         raise ExportFormatError(f"Unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
     refuse_output_over_inputs(path, sources, "export file (-o)")
+    extra = {k: v for k, v in (_EXTRA_OPTIONS.get() or {}).items() if v is not None}
+    options = replace(options, **extra) if extra else options
     chosen = _Counted(r for r in rows if r.status is Status.APPROVED or not options.approved_only)
-    writers: dict[str, Writer] = {"csv": _write_csv, "json": _write_json, "fhir": _write_fhir}
+    writers: dict[str, Writer] = {"csv": _write_csv, "json": _write_json, "fhir": _write_fhir,
+                                "sssom": _write_sssom}
     writer = writers.get(fmt) or _omop_writer(omop_vocabulary(info, _VOCABULARY_DIRS.get() or DataDirs.default()))
     with atomic_open(path, "w", encoding="utf-8") as fh:
         writer(fh, info, chosen, options)
@@ -143,16 +159,24 @@ def _write_csv(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], option
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         best = r.best
-        writer.writerow([text_cell(r.term), r.count, r.status.value, text_cell(r.concept_id),
-                         text_cell(r.concept_name), text_cell(best.concept_id if best else None),
-                         text_cell(best.name if best else None), f"{best.score:.4f}" if best else "",
-                         str(r.reranked).lower(), str(r.no_match).lower(), text_cell(r.comment),
-                         text_cell(r.reviewer), text_cell(_iso(r.decided_at))])
+        targets: tuple[Target | None, ...] = r.targets or (None,)
+        for target in targets:
+            writer.writerow([text_cell(r.term), r.count, r.status.value,
+                             text_cell(target.concept_id if target else None),
+                             text_cell(target.concept_name if target else None),
+                             target.predicate.value if target else "",
+                             text_cell(best.concept_id if best else None),
+                             text_cell(best.name if best else None), f"{best.score:.4f}" if best else "",
+                             str(r.reranked).lower(), str(r.no_match).lower(), text_cell(r.comment),
+                             text_cell(r.reviewer), text_cell(_iso(r.decided_at))])
 
 
 def _mapping(r: ReviewRow) -> dict:
     return {"term": r.term, "count": r.count, "status": r.status.value, "concept_id": r.concept_id,
-            "concept_name": r.concept_name, "comment": r.comment, "reviewer": r.reviewer,
+            "concept_name": r.concept_name, "predicate": r.predicate.value if r.concept_id else None,
+            "targets": [{"id": t.concept_id, "name": t.concept_name, "predicate": t.predicate.value}
+                        for t in r.targets],
+            "comment": r.comment, "reviewer": r.reviewer,
             "decided_at": r.decided_at, "reranked": r.reranked, "no_match": r.no_match,
             "candidates": [{"id": c.concept_id, "name": c.name, "score": round(float(c.score), 6)}
                            for c in r.candidates]}
@@ -173,10 +197,27 @@ def _write_json(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], optio
 
 # --- FHIR R4 ConceptMap ---------------------------------------------------------------
 
-def _fhir_target(r: ReviewRow) -> dict:
+# R4's cmd-1: a "narrower" or "inexact" target must have a comment.
+_FHIR_NEEDS_COMMENT = {"narrower": "The target concept is narrower than the term.",
+                       "inexact": "The target concept is a close, not an exact, match."}
+
+
+def _fhir_targets(r: ReviewRow) -> list[dict]:
     """R4 requires an equivalence on every target; a code is optional only for "unmatched"."""
     if r.status is Status.APPROVED and r.concept_id:
-        return {"code": r.concept_id, "display": r.concept_name or r.concept_id, "equivalence": "equivalent"}
+        out = []
+        for t in r.targets:
+            target = {"code": t.concept_id, "display": t.concept_name or t.concept_id,
+                      "equivalence": t.predicate.fhir_equivalence}
+            note = r.comment or _FHIR_NEEDS_COMMENT.get(target["equivalence"], "")
+            if note and target["equivalence"] in _FHIR_NEEDS_COMMENT:
+                target["comment"] = note
+            out.append(target)
+        return out
+    return [_fhir_unapproved_target(r)]
+
+
+def _fhir_unapproved_target(r: ReviewRow) -> dict:
     if r.status is Status.NO_MATCH or (r.concept_id is None and r.best is None):
         target: dict = {"equivalence": "unmatched"}
         if r.comment:
@@ -190,7 +231,7 @@ def _fhir_target(r: ReviewRow) -> dict:
 
 
 def _element(r: ReviewRow) -> dict:
-    return {"code": r.term, "display": r.term, "target": [_fhir_target(r)]}
+    return {"code": r.term, "display": r.term, "target": _fhir_targets(r)}
 
 
 def conceptmap(info: ProjectInfo, rows: Iterable[ReviewRow], options: ExportOptions, stream: bool = False) -> dict:
@@ -228,6 +269,26 @@ def _write_fhir(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], optio
     fh.write("\n")
 
 
+# --- SSSOM/TSV (the writer is in sssom_export.py) --------------------------------------
+
+def _write_sssom(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], options: ExportOptions) -> None:
+    from .sssom_export import write_sssom
+
+    write_sssom(fh, info, rows, options, omop=_is_omop(info))
+
+
+def _is_omop(info: ProjectInfo) -> bool:
+    """Whether the project's vocabulary holds OMOP concepts (its ids then get the prefix ``OMOP:``)."""
+    from ..errors import TermLinkerError
+    from ..vocab.athena import OMOP_KIND
+    from ..vocab.store import VocabularyStore
+
+    try:
+        return VocabularyStore(_VOCABULARY_DIRS.get() or DataDirs.default()).kind(info.vocabulary) == OMOP_KIND
+    except (TermLinkerError, OSError):  # not found: not known to be OMOP
+        return False
+
+
 # --- OMOP source_to_concept_map -------------------------------------------------------
 
 def omop_vocabulary(info: ProjectInfo, dirs: DataDirs) -> "Vocabulary":
@@ -261,28 +322,40 @@ def omop_source_code(term: str) -> str:
 def _omop_writer(vocabulary: "Vocabulary") -> Writer:
     from ..vocab.athena import omop_fields
 
-    def target(r: ReviewRow, options: ExportOptions) -> tuple[int, str]:
-        """(target_concept_id, target_vocabulary_id): the approved concept's, else OMOP's concept 0."""
-        if r.status is not Status.APPROVED or not r.concept_id:
-            return OMOP_NO_MATCH
-        if r.concept_id not in vocabulary or not (r.concept_id.isascii() and r.concept_id.isdigit()):
+    def omop_target(r: ReviewRow, t: Target, options: ExportOptions) -> tuple[int, str]:
+        if t.concept_id not in vocabulary or not (t.concept_id.isascii() and t.concept_id.isdigit()):
             raise OmopVocabularyError(
-                f"The term {r.term!r} is mapped to concept {r.concept_id}, which is no OMOP concept of the "
+                f"The term {r.term!r} is mapped to concept {t.concept_id}, which is no OMOP concept of the "
                 f"vocabulary {vocabulary.info.name!r} (was it imported again with other vocabulary ids?). "
                 "Decide the term again, or import the vocabulary with that concept."
             )
-        vocabulary_id = omop_fields(vocabulary.get(r.concept_id))["vocabulary_id"]
-        return int(r.concept_id), options.target_vocabulary_id or vocabulary_id
+        vocabulary_id = omop_fields(vocabulary.get(t.concept_id))["vocabulary_id"]
+        return int(t.concept_id), options.target_vocabulary_id or vocabulary_id
+
+    def targets(r: ReviewRow, options: ExportOptions, left_out: list[str]) -> list[tuple[int, str]]:
+        """(target_concept_id, target_vocabulary_id) of each exact or broader approved target; OMOP's
+        concept 0 for a term that is not approved or has none of those."""
+        if r.status is not Status.APPROVED or not r.concept_id:
+            return [OMOP_NO_MATCH]
+        kept = [t for t in r.targets if t.predicate in OMOP_PREDICATES]
+        left_out += [f"{r.term} -> {t.concept_id} ({t.predicate.value})" for t in r.targets if t not in kept]
+        return [omop_target(r, t, options) for t in kept] or [OMOP_NO_MATCH]
 
     def write(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], options: ExportOptions) -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(OMOP_COLUMNS)
         source_vocab = text_cell(options.source_vocabulary_id or DEFAULT_SOURCE_VOCABULARY_ID)
         today = options.now.date().isoformat()
+        left_out: list[str] = []
         for r in rows:
-            concept_id, vocabulary_id = target(r, options)
             start = (r.decided_at or "")[:10] or today
-            writer.writerow([omop_source_code(r.term), 0, source_vocab, text_cell(r.term)[:OMOP_DESCRIPTION_CHARS],
-                             concept_id, text_cell(vocabulary_id), text_cell(start), OMOP_END_DATE, ""])
+            for concept_id, vocabulary_id in targets(r, options, left_out):
+                writer.writerow([omop_source_code(r.term), 0, source_vocab,
+                                 text_cell(r.term)[:OMOP_DESCRIPTION_CHARS], concept_id, text_cell(vocabulary_id),
+                                 text_cell(start), OMOP_END_DATE, ""])
+        if left_out:
+            options.notes.append(
+                f"{len(left_out)} target(s) left out: OMOP's 'Maps to' takes only exact or broader concepts "
+                f"(first: {left_out[0]}); export sssom, fhir or csv to keep them.")
 
     return write

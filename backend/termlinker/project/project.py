@@ -490,14 +490,16 @@ class Project:
     @_typed_sqlite_errors
     def export(self, path: str | os.PathLike[str], fmt: str, approved_only: bool = True,
                source_system: str | None = None, target_system: str | None = None,
-               source_vocabulary_id: str | None = None, target_vocabulary_id: str | None = None) -> int:
+               source_vocabulary_id: str | None = None, target_vocabulary_id: str | None = None,
+               notes: list[str] | None = None) -> int:
         """Write CSV, JSON, a FHIR R4 ConceptMap or an OMOP source_to_concept_map atomically;
-        returns the number of terms written."""
+        returns the number of terms written. What the format could not carry is added to ``notes``."""
         from .exports import ExportOptions, write_export
 
         options = ExportOptions(approved_only=approved_only, source_system=source_system,
                                 target_system=target_system, source_vocabulary_id=source_vocabulary_id,
-                                target_vocabulary_id=target_vocabulary_id, now=self._clock())
+                                target_vocabulary_id=target_vocabulary_id, now=self._clock(),
+                                notes=notes if notes is not None else [])
         info = self.info()
         rows = self.iter_rows(status=Status.APPROVED if approved_only else None)
         return write_export(Path(path), fmt, info, rows, options, sources=(self.path, Path(info.vocabulary)))
