@@ -36,13 +36,15 @@ from .linker import Linker, LinkerConfig, TermCount
 from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
-from .project import BulkApproval, LinkSummary, Project, ReviewRow, Status
+from .project import BulkApproval, LinkSummary, Predicate, Project, ReviewRow, Status, Target
 from .project.exports import OmopVocabularyError, export_project
+from .project.revalidate import Finding, check_mappings, needs_check, revalidate, summary_line
 from .rerank.feature_ranker import saved_ranker_path
 from .rerank.reranker import RerankerConfig
 from .types import LinkResult
 from .vocab.builtin import DEFAULT_BUILTIN
-from .vocab.model import Concept, Vocabulary
+from .vocab.hierarchy import ConceptRef, Hierarchy, Neighbourhood, hierarchy_of
+from .vocab.model import Concept, ObsoleteConcept, Vocabulary
 from .vocab.scripts import language_script, script_mismatch
 from .vocab.store import VocabularyStore, VocabularySummary
 
@@ -148,12 +150,63 @@ def learn_retriever_from_project(linker: Linker, project: str | Path, dirs: Data
     return learn_retriever(read_review_decisions(project), linker, dirs, progress=progress, cancel=cancel)
 
 
+def browse_concept(vocabulary: Vocabulary, concept_id: str) -> Neighbourhood:
+    """A concept (or an ICD-10-CM block or chapter) with its parents and children; an unknown id is a
+    ``VocabularyError`` (naming the replacement when the id is obsolete)."""
+    return hierarchy_of(vocabulary).neighbourhood(concept_id.strip())
+
+
+def installed_vocabulary_version(dirs: DataDirs, vocabulary: str) -> str:
+    """The version of the vocabulary ``vocabulary`` names as installed now, read cheaply (a built-in's
+    package, an imported file's header); "" when unknown (a vocabulary file named by its path, or gone)."""
+    key = vocabulary.casefold()
+    for summary in VocabularyStore(dirs).list():
+        if summary.name.casefold() == key:
+            return summary.version
+    return ""
+
+
+@dataclass(frozen=True)
+class VocabularyCheck:
+    """What checking a project against its installed vocabulary found (``revalidate_project``)."""
+
+    vocabulary: str
+    old_version: str  # the project's before the check
+    new_version: str  # the installed vocabulary's
+    findings: tuple[Finding, ...]
+    dry_run: bool
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.findings, f"{self.vocabulary} {self.new_version}".strip())
+
+
+def revalidate_project(project: str | Path, dirs: DataDirs, *, dry_run: bool = False, reviewer: str | None = None,
+                       progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> VocabularyCheck:
+    """Check the project's approved mappings against its vocabulary as installed now and, unless
+    ``dry_run``, flag the obsolete, renamed and missing ones with the reason (``project revalidate``).
+    Opens its own connection, so it may run on a background thread."""
+    with Project.open(project) as opened:
+        info = opened.info()
+        vocabulary = VocabularyStore(dirs).get(info.vocabulary)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        findings = revalidate(opened, vocabulary, dry_run=dry_run, reviewer=reviewer, progress=progress,
+                              cancel=cancel)
+    return VocabularyCheck(vocabulary.info.name, info.vocabulary_version, vocabulary.info.version,
+                           tuple(findings), dry_run)
+
+
 __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
     "guess_header", "guess_term_column", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
+    # the concept browser and the vocabulary update check
+    "browse_concept", "hierarchy_of", "installed_vocabulary_version", "revalidate_project", "revalidate",
+    "check_mappings", "needs_check", "ConceptRef", "Finding", "Hierarchy", "Neighbourhood", "ObsoleteConcept",
+    "VocabularyCheck",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",
@@ -161,7 +214,7 @@ __all__ = [
     # data types
     "BulkApproval", "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
     "LabelRecord", "LabelStore", "LinkResult", "LinkSummary", "Linker", "LinkerConfig", "NO_MATCH", "Project",
-    "PROJECT_SUFFIX", "RerankerConfig", "RetrieverTrainReport", "ReviewRow", "Status", "TeacherConfig", "TermCount",
+    "PROJECT_SUFFIX", "RerankerConfig", "RetrieverTrainReport", "ReviewRow", "Status", "Predicate", "Target", "TeacherConfig", "TermCount",
     "TermList", "ValidationReport", "Vocabulary", "VocabularyStore", "VocabularySummary", "WizardPaths",
     "CancelToken", "ProgressFn", "DEFAULT_BUILTIN",
     # errors and file helpers

@@ -1,4 +1,4 @@
-"""``termlinker vocab list | import | info``: the vocabularies in the data folder."""
+"""``termlinker vocab list | import | info | browse``: the vocabularies in the data folder."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                       "repeatable; default: all")
     vinfo = vsub.add_parser("info", help="details of one vocabulary")
     vinfo.add_argument("name")
+    vbrowse = vsub.add_parser("browse", help="a concept's parents and children (OBO is_a; ICD-10 codes, blocks, "
+                              "chapters)")
+    vbrowse.add_argument("name", help="vocabulary name or file")
+    vbrowse.add_argument("concept", help="concept id, e.g. HP:0001250, R51, or an ICD-10-CM block such as R50-R69")
 
 
 def _store(dirs: DataDirs):
@@ -58,4 +62,25 @@ def describe_vocabulary(args: argparse.Namespace, dirs: DataDirs) -> int:
     return 0
 
 
-COMMANDS: Commands = {"vocab": {"list": list_vocabularies, "import": import_vocabulary, "info": describe_vocabulary}}
+def browse_vocabulary(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..api import browse_concept
+
+    vocabulary = _store(dirs).get(args.name)
+    near = browse_concept(vocabulary, args.concept)
+
+    def line(ref) -> str:
+        return f"  {ref.concept_id}\t{ref.name}" + ("\t(group)" if ref.is_group else "")
+
+    print(f"{near.node.concept_id}\t{near.node.name}" + ("\t(group: a block or chapter, not a code)"
+                                                          if near.node.is_group else ""))
+    print(f"parents ({len(near.parents)}):" if near.parents else "parents: none (a top concept)")
+    for ref in near.parents:
+        print(line(ref))
+    print(f"children ({len(near.children)}):" if near.children else "children: none")
+    for ref in near.children:
+        print(line(ref))
+    return 0
+
+
+COMMANDS: Commands = {"vocab": {"list": list_vocabularies, "import": import_vocabulary, "info": describe_vocabulary,
+                                "browse": browse_vocabulary}}

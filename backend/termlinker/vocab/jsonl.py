@@ -1,9 +1,11 @@
 """scispaCy-style JSON Lines vocabularies, which are also the store's own format.
 
 One concept per line: ``{"concept_id", "canonical_name", "aliases"?, "types"?,
-"definition"?}``. Files written by :func:`save_jsonl` start with a header line
+"definition"?, "parents"?}``. Files written by :func:`save_jsonl` start with a header line
 ``{"_termlinker_vocabulary": {...}}`` so that name, version and citation survive a
-round trip; files without one (scispaCy's own) load just the same.
+round trip; files without one (scispaCy's own) load just the same. The header also carries what is
+no concept but belongs to the vocabulary: ``"obsolete"`` (retired ids with their replacements) and
+``"groups"`` (grouping nodes of the hierarchy, such as ICD-10-CM's chapters and blocks).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..atomic import atomic_open
 from ..errors import VocabularyError
 from ..paths import is_safe_name
 from ._common import PathLike, at, build_vocabulary, check_readable, default_name, duplicate_message, guess_language
-from .model import Concept, Vocabulary, VocabularyInfo
+from .model import Concept, ObsoleteConcept, Vocabulary, VocabularyInfo
 
 HEADER_KEY = "_termlinker_vocabulary"
 _INFO_FIELDS = ("name", "version", "source", "citation", "language", "kind")
@@ -27,6 +29,8 @@ def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
     """Load a JSON Lines vocabulary; ``name`` overrides the header's and the file's name."""
     target = check_readable(path)
     header: dict[str, Any] = {}
+    obsolete: dict[str, ObsoleteConcept] = {}
+    groups: list[Concept] = []
     concepts: list[Concept] = []
     first_line: dict[str, int] = {}
     try:
@@ -42,6 +46,7 @@ def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
                             "Remove this line and import again."
                         )
                     header = _header_fields(target, number, record[HEADER_KEY])
+                    obsolete, groups = _header_extras(target, number, record[HEADER_KEY])
                     continue
                 concept = concept_from_record(record, target, number)
                 previous = first_line.get(concept.concept_id)
@@ -59,7 +64,7 @@ def load_jsonl(path: PathLike, name: str | None = None) -> Vocabulary:
         language=header.get("language") or guess_language(c.canonical_name for c in concepts),
         kind=header.get("kind", ""),
     )
-    return build_vocabulary(target, info, concepts)
+    return build_vocabulary(target, info, concepts, obsolete=obsolete, groups=groups)
 
 
 def read_jsonl_header(path: PathLike) -> dict[str, Any] | None:
@@ -82,6 +87,10 @@ def save_jsonl(vocab: Vocabulary, path: PathLike, *, extra: Mapping[str, Any] | 
                               if field != "kind" or vocab.info.kind}
     header["concepts"] = len(vocab.concepts)
     header["names"] = len(vocab.names)
+    if vocab.obsolete:
+        header["obsolete"] = [item.to_json() for item in vocab.obsolete.values()]
+    if vocab.groups:
+        header["groups"] = [group.to_json() for group in vocab.groups]
     if extra:
         header.update(extra)
     with atomic_open(path, "w", encoding="utf-8") as fh:
@@ -110,6 +119,7 @@ def concept_from_record(record: Any, path: Path, line: int) -> Concept:
         aliases=_text_list(record, "aliases", where),
         types=_text_list(record, "types", where),
         definition=definition.strip(),
+        parents=_text_list(record, "parents", where),
     )
 
 
@@ -143,6 +153,28 @@ def _header_fields(path: Path, number: int, value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise VocabularyError(f"{at(path, number)}: the {HEADER_KEY!r} header must be a JSON object.")
     return {field: str(value[field]) for field in _INFO_FIELDS if value.get(field) is not None}
+
+
+def _header_extras(path: Path, number: int, value: dict) -> tuple[dict[str, ObsoleteConcept], list[Concept]]:
+    """The header's ``obsolete`` and ``groups`` lists (absent in files written before they were kept)."""
+    where = at(path, number)
+    obsolete: dict[str, ObsoleteConcept] = {}
+    raw_obsolete = value.get("obsolete") or []
+    raw_groups = value.get("groups") or []
+    if not isinstance(raw_obsolete, list) or not isinstance(raw_groups, list):
+        raise VocabularyError(f"{where}: the header's 'obsolete' and 'groups' must be lists. Import the "
+                              "vocabulary again from its source file.")
+    for item in raw_obsolete:
+        if not isinstance(item, dict):
+            raise VocabularyError(f"{where}: each of the header's 'obsolete' entries must be a JSON object.")
+        concept_id = _required_text(item, "concept_id", where)
+        name = item.get("name") or ""
+        if not isinstance(name, str):
+            raise VocabularyError(f"{where}: an obsolete concept's 'name' must be a string.")
+        obsolete[concept_id] = ObsoleteConcept(concept_id, name.strip(), _text_list(item, "replaced_by", where),
+                                               _text_list(item, "consider", where))
+    groups = [concept_from_record(item, path, number) for item in raw_groups]
+    return obsolete, groups
 
 
 def _header_name(path: Path, header: dict[str, str]) -> str:

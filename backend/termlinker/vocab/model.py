@@ -17,6 +17,9 @@ class Concept:
     aliases: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     definition: str = ""
+    # Broader concepts (OBO is_a; an ICD-10 code's category, block or chapter), ids only. Not part of
+    # content_hash: an index does not depend on them (vocab.hierarchy reads them).
+    parents: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -38,6 +41,30 @@ class Concept:
             record["types"] = list(self.types)
         if self.definition:
             record["definition"] = self.definition
+        if self.parents:
+            record["parents"] = list(self.parents)
+        return record
+
+
+@dataclass(frozen=True)
+class ObsoleteConcept:
+    """A concept the vocabulary retired (OBO ``is_obsolete``), kept to explain old mappings.
+
+    ``replaced_by`` is the ontology's one replacement; ``consider`` its suggestions when there is none."""
+
+    concept_id: str
+    name: str = ""
+    replaced_by: tuple[str, ...] = ()
+    consider: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        record: dict = {"concept_id": self.concept_id}
+        if self.name:
+            record["name"] = self.name
+        if self.replaced_by:
+            record["replaced_by"] = list(self.replaced_by)
+        if self.consider:
+            record["consider"] = list(self.consider)
         return record
 
 
@@ -62,6 +89,10 @@ class Vocabulary:
 
     info: VocabularyInfo
     concepts: list[Concept]
+    # Retired concepts by id (not searchable, not indexed), and grouping nodes of the hierarchy that
+    # are no concepts of their own (ICD-10-CM's chapters and blocks, ids like "R50-R69").
+    obsolete: dict[str, ObsoleteConcept] = field(default_factory=dict)
+    groups: list[Concept] = field(default_factory=list)
     _by_id: dict[str, int] = field(init=False, repr=False)
     names: list[str] = field(init=False, repr=False)
     name_concept: list[int] = field(init=False, repr=False)
@@ -106,13 +137,14 @@ class Vocabulary:
             if concept_id in self._by_id:
                 additions.setdefault(concept_id, []).append(alias)
         concepts = [
-            Concept(c.concept_id, c.canonical_name, c.aliases + tuple(additions.get(c.concept_id, ())), c.types, c.definition)
+            replace(c, aliases=c.aliases + tuple(additions[c.concept_id])) if c.concept_id in additions else c
             for c in self.concepts
         ]
-        return Vocabulary(replace(self.info, name=name or self.info.name), concepts)
+        return Vocabulary(replace(self.info, name=name or self.info.name), concepts, self.obsolete, self.groups)
 
     def content_hash(self) -> str:
-        """Hash of everything an index depends on: ids and names, in order."""
+        """Hash of everything an index depends on: ids and names, in order (not parents, obsolete ids
+        or groups, so that indexes built before the hierarchy was kept stay valid)."""
         digest = hashlib.sha256()
         for concept in self.concepts:
             digest.update(json.dumps([concept.concept_id, *concept.names], ensure_ascii=False).encode("utf-8"))

@@ -1,7 +1,9 @@
 """OBO 1.2/1.4 ontologies (HPO, MONDO, DOID): ``[Term]`` stanzas become concepts.
 
 :func:`parse_obo` keeps what the OBO file says (synonym scopes and types, is_a);
-:func:`load_obo` turns that into a :class:`Vocabulary`. Obsolete terms are dropped.
+:func:`load_obo` turns that into a :class:`Vocabulary`. Obsolete terms are no concepts; they are
+kept aside (``Vocabulary.obsolete``, with ``replaced_by`` and ``consider``) to explain old mappings.
+Each concept keeps its is_a parents that are live terms of the file (``Concept.parents``).
 A concept's ``types`` are the top-level branches it falls under (for HPO e.g.
 ``HP:0000118`` Phenotypic abnormality vs ``HP:0000005`` Mode of inheritance), so
 later rooms can filter by branch.
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from ..errors import VocabularyError
 from ._common import PathLike, at, build_vocabulary, check_readable, default_name, duplicate_message
-from .model import Concept, Vocabulary, VocabularyInfo
+from .model import Concept, ObsoleteConcept, Vocabulary, VocabularyInfo
 
 SYNONYM_SCOPES = ("EXACT", "RELATED", "BROAD", "NARROW")
 # OBO 1.0 spelled the scope into the tag; some old files still do.
@@ -45,6 +47,8 @@ class OboTerm:
     synonyms: list[OboSynonym] = field(default_factory=list)
     is_a: list[str] = field(default_factory=list)
     obsolete: bool = False
+    replaced_by: list[str] = field(default_factory=list)
+    consider: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +134,7 @@ def load_obo(
             raise VocabularyError(duplicate_message(document.path, term.id, first_line[term.id], term.line))
         first_line[term.id] = term.line
     branches = _top_level_branches(live)
+    known = set(first_line)
     concepts = [
         Concept(
             concept_id=term.id,
@@ -139,15 +144,20 @@ def load_obo(
             ),
             types=branches[term.id],
             definition=term.definition,
+            parents=tuple(dict.fromkeys(p for p in term.is_a if p in known and p != term.id)),
         )
         for term in live
     ]
+    obsolete = {
+        term.id: ObsoleteConcept(term.id, term.name, tuple(term.replaced_by), tuple(term.consider))
+        for term in document.terms if term.obsolete and term.id not in known
+    }
     info = VocabularyInfo(
         name=name or default_name(document.path),
         version=document.version,
         source=str(document.path),
     )
-    return build_vocabulary(document.path, info, concepts)
+    return build_vocabulary(document.path, info, concepts, obsolete=obsolete)
 
 
 def _term_line(path: Path, number: int, stanza_line: int, term: OboTerm | None, tag: str, value: str) -> OboTerm | None:
@@ -171,6 +181,10 @@ def _term_line(path: Path, number: int, stanza_line: int, term: OboTerm | None, 
         term.is_a.append(parent[0])
     elif tag == "is_obsolete":
         term.obsolete = _strip_comment(value).lower() == "true"
+    elif tag in ("replaced_by", "consider"):
+        target = _strip_comment(value).split()
+        if target:
+            getattr(term, tag).append(target[0])
     elif tag == "synonym":
         term.synonyms.append(_synonym(value, where))
     elif tag in _LEGACY_SYNONYM_TAGS:
