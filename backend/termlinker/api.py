@@ -38,6 +38,8 @@ from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
 from .project import BulkApproval, LinkSummary, Predicate, Project, ReviewRow, Status, Target
 from .project.exports import OmopVocabularyError, export_project
+from .project.report import ReviewReport, review_report
+from .project.report import write_report as write_review_report
 from .project.revalidate import Finding, check_mappings, needs_check, revalidate, summary_line
 from .rerank.feature_ranker import saved_ranker_path
 from .rerank.reranker import RerankerConfig
@@ -202,6 +204,7 @@ __all__ = [
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
     "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
     "guess_header", "guess_term_column", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
+    "review_report", "write_review_report", "ReviewReport",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",
     # the concept browser and the vocabulary update check
     "browse_concept", "hierarchy_of", "installed_vocabulary_version", "revalidate_project", "revalidate",

@@ -7,10 +7,10 @@ import html
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
 
-from termlinker.api import Concept, ReviewRow, Status, Vocabulary, VocabularyError
+from termlinker.api import Concept, Predicate, ReviewRow, Status, Vocabulary, VocabularyError
 
 from .results_model import STATUS_LABELS
 from .vocab_search import VocabularySearch
@@ -18,16 +18,25 @@ from .vocab_search import VocabularySearch
 CONCEPT_ROLE = Qt.ItemDataRole.UserRole + 1  # (concept id, name)
 CANDIDATE_DIGITS = {str(number % 10): number for number in range(1, 11)}  # 1-9, then 0 for the tenth
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+PREDICATE_LABELS = {Predicate.EXACT: "Exact match", Predicate.CLOSE: "Close match",
+                    Predicate.BROAD: "Broader concept", Predicate.NARROW: "Narrower concept",
+                    Predicate.RELATED: "Related concept"}
+PREDICATE_HELP = ("How the concept relates to the term (SKOS): exact, close, broader (the term is a kind of the "
+                  "concept), narrower (the concept is a kind of the term) or related. Carried into every export.")
 
 
 class DetailPanel(QWidget):
     # status, concept id or None, concept name or None
     decided = Signal(str, object, object)
     commented = Signal(str)
+    predicate_chosen = Signal(str)  # for the term's own concept
+    target_added = Signal(str, str, str)  # concept id, name, predicate
+    target_removed = Signal(str)  # concept id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._row: ReviewRow | None = None
+        self._highlighted: tuple[str, str] | None = None  # (id, name) of the concept shown below the lists
         self._vocabulary: Vocabulary | None = None
         self._search: VocabularySearch | None = None
         self.setMinimumWidth(340)
@@ -67,6 +76,30 @@ class DetailPanel(QWidget):
         for button in (self.approve_button, self.flag_button, self.no_match_button, self.reset_button):
             buttons.addWidget(button)
 
+        self.predicate_box = QComboBox()
+        for predicate, label in PREDICATE_LABELS.items():
+            self.predicate_box.addItem(label, predicate.value)
+        self.predicate_box.setToolTip(PREDICATE_HELP)
+        self.predicate_box.activated.connect(lambda _i: self._relation_chosen())
+        self.add_target_button = QPushButton("Add as &Further Target")
+        self.add_target_button.setToolTip("Map the term to the highlighted concept too, beside its approved one, "
+                                          "with the relation chosen on the left")
+        self.add_target_button.clicked.connect(self._add_target)
+        self.targets_view = QListWidget()
+        self.targets_view.setMaximumHeight(72)
+        self.targets_view.setToolTip("Further concepts the term maps to; Delete removes the selected one")
+        self.targets_view.installEventFilter(self)
+        self.targets_view.currentItemChanged.connect(lambda item, _old: self._show_item(item))
+        self.remove_target_button = QPushButton("Remove")
+        self.remove_target_button.clicked.connect(self._remove_target)
+        mapping = QHBoxLayout()
+        mapping.addWidget(QLabel("Relation:"))
+        mapping.addWidget(self.predicate_box, 1)
+        mapping.addWidget(self.add_target_button)
+        further = QHBoxLayout()
+        further.addWidget(self.targets_view, 1)
+        further.addWidget(self.remove_target_button, alignment=Qt.AlignmentFlag.AlignTop)
+
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment (saved when you press Enter or leave the box)")
         self.comment.editingFinished.connect(self._comment_done)
@@ -99,6 +132,8 @@ class DetailPanel(QWidget):
         layout.addWidget(self.candidates, 3)
         layout.addWidget(self.concept_view, 2)
         layout.addLayout(buttons)
+        layout.addLayout(mapping)
+        layout.addLayout(further)
         layout.addWidget(self.comment)
         layout.addWidget(search_group)
         self.concept_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -121,14 +156,16 @@ class DetailPanel(QWidget):
     def show_row(self, row: ReviewRow | None) -> None:
         new_term = row is None or self._row is None or row.term != self._row.term
         self._row = row
+        self._highlighted = None
         self.candidates.clear()
         if new_term:
             self.search_box.clear()  # a manual search was for the term before
         enabled = row is not None
         for widget in (self.approve_button, self.flag_button, self.no_match_button, self.reset_button,
-                       self.comment, self.search_box):
+                       self.comment, self.search_box, self.predicate_box):
             widget.setEnabled(enabled)
         self._update_use_button()
+        self._show_targets(row)
         if row is None:
             self.term_label.setText("Select a term")
             self.state_label.setText("Paste terms or import a file, then press Run.")
@@ -156,11 +193,30 @@ class DetailPanel(QWidget):
         if not self.comment.hasFocus():
             self.comment.setText(row.comment)
 
+    def predicate(self) -> Predicate:
+        """The relation chosen in the box: what an approval records, and the term's own concept's."""
+        return Predicate(self.predicate_box.currentData())
+
+    def _show_targets(self, row: ReviewRow | None) -> None:
+        self.predicate_box.setCurrentIndex(self.predicate_box.findData((row.predicate if row else Predicate.EXACT).value))
+        self.targets_view.clear()
+        for target in row.extra_targets if row else ():
+            item = QListWidgetItem(f"{PREDICATE_LABELS[target.predicate]}:  {target.concept_name}  ·  "
+                                   f"{target.concept_id}")
+            item.setData(CONCEPT_ROLE, (target.concept_id, target.concept_name))
+            self.targets_view.addItem(item)
+        has_concept = row is not None and row.concept_id is not None
+        self.targets_view.setVisible(bool(row and row.extra_targets))
+        self.remove_target_button.setVisible(bool(row and row.extra_targets))
+        self.add_target_button.setEnabled(has_concept)
+
     def update_row(self, row: ReviewRow) -> None:
-        """The shown term as just saved (a comment), without re-filling the candidates."""
+        """The shown term as just saved (a comment, a relation, a further target), without re-filling
+        the candidates."""
         if self._row is None or row.term != self._row.term:
             return
         self._row = row
+        self._show_targets(row)
         self.state_label.setText(self._state_html(row))
         if not self.comment.hasFocus():
             self.comment.setText(row.comment)
@@ -168,7 +224,10 @@ class DetailPanel(QWidget):
     def _state_html(self, row: ReviewRow) -> str:
         parts = [f"<b>{STATUS_LABELS[row.status]}</b>"]
         if row.concept_id:
-            parts.append(f"→ {html.escape(row.concept_name or '')} ({html.escape(row.concept_id)})")
+            relation = "" if row.predicate is Predicate.EXACT else f" [{row.predicate.value}]"
+            parts.append(f"→ {html.escape(row.concept_name or '')} ({html.escape(row.concept_id)}){relation}")
+        if row.extra_targets:
+            parts.append(f"+ {len(row.extra_targets)} further")
         parts.append(f"· seen {row.count}×")
         if row.reranked:
             parts.append("· re-ranked")
@@ -182,7 +241,23 @@ class DetailPanel(QWidget):
         if item is None:
             return
         concept_id, name = item.data(CONCEPT_ROLE)
+        self._highlighted = (concept_id, name)
         self.concept_view.setHtml(self._concept_html(concept_id, name))
+        # The box shows the highlighted concept's relation when the term maps to it.
+        mapped = {t.concept_id: t.predicate for t in self._row.targets} if self._row else {}
+        if concept_id in mapped:
+            self.predicate_box.setCurrentIndex(self.predicate_box.findData(mapped[concept_id].value))
+
+    def _relation_chosen(self) -> None:
+        """A relation picked for the highlighted concept: stored at once when the term maps to it,
+        else kept for the next approval or further target."""
+        if self._row is None or self._highlighted is None:
+            return
+        concept_id, name = self._highlighted
+        if concept_id == self._row.concept_id:
+            self.predicate_chosen.emit(self.predicate().value)
+        elif any(t.concept_id == concept_id for t in self._row.extra_targets):
+            self.target_added.emit(concept_id, name, self.predicate().value)
 
     def _concept_html(self, concept_id: str, name: str) -> str:
         concept: Concept | None = None
@@ -234,6 +309,18 @@ class DetailPanel(QWidget):
         concept_id, name = item.data(CONCEPT_ROLE)
         self.decided.emit(Status.APPROVED.value, concept_id, name)
 
+    def _add_target(self) -> None:
+        """The highlighted concept (a candidate or a search result) as a further target."""
+        if self._row is None or self._highlighted is None:
+            return
+        concept_id, name = self._highlighted
+        self.target_added.emit(concept_id, name, self.predicate().value)
+
+    def _remove_target(self) -> None:
+        item = self.targets_view.currentItem() or self.targets_view.item(0)
+        if self._row is not None and item is not None:
+            self.target_removed.emit(item.data(CONCEPT_ROLE)[0])
+
     def _comment_done(self) -> None:
         """Save the comment when it changed; an empty box (or only spaces) clears it."""
         text = self.comment.text().strip()
@@ -281,6 +368,9 @@ class DetailPanel(QWidget):
             number = _candidate_number(event)
             if number and self.approve_number(number):
                 return True
+        if watched is self.targets_view and key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._remove_target()
+            return True
         return super().eventFilter(watched, event)
 
 

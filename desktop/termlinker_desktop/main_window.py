@@ -79,6 +79,9 @@ class MainWindow(QMainWindow):
         self.bulk_button.clicked.connect(lambda: review.bulk_approve(self.bulk_min.value()))
         self.detail.decided.connect(review.decide)
         self.detail.commented.connect(review.comment)
+        self.detail.predicate_chosen.connect(review.set_predicate)
+        self.detail.target_added.connect(review.add_target)
+        self.detail.target_removed.connect(review.remove_target)
 
     def _build_menus(self) -> None:
         projects, runs, review, models = self.projects, self.runs, self.review, self.models

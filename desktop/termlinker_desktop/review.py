@@ -94,8 +94,11 @@ class ReviewController:
                                            "the vocabulary for a concept.")
             return
         next_term = self._neighbour_term()
+        # An approval records the relation chosen in the panel; other decisions keep or reset it.
+        predicate = w.detail.predicate().value if status == Status.APPROVED.value else None
         try:
-            updated = w.project.decide(row.term, status, concept_id, concept_name, reviewer=self.reviewer())
+            updated = w.project.decide(row.term, status, concept_id, concept_name, reviewer=self.reviewer(),
+                                       predicate=predicate)
         except TermLinkerError as exc:
             w.report("Cannot record the decision", exc)
             return
@@ -105,6 +108,35 @@ class ReviewController:
         if not moved:
             self.select_term(updated.term)
             w.detail.show_row(self.current_row())
+
+    def set_predicate(self, predicate: str) -> None:
+        """The relation of the term's own concept, when it has one (else the next approval takes it)."""
+        self._change("Cannot change the relation", lambda project, row: project.decide(
+            row.term, row.status, row.concept_id, row.concept_name, reviewer=self.reviewer(), predicate=predicate)
+            if row.concept_id else None)
+
+    def add_target(self, concept_id: str, name: str, predicate: str) -> None:
+        self._change("Cannot add the target", lambda project, row: project.add_target(
+            row.term, concept_id, name, predicate=predicate, reviewer=self.reviewer()))
+
+    def remove_target(self, concept_id: str) -> None:
+        self._change("Cannot remove the target", lambda project, row: project.remove_target(
+            row.term, concept_id, reviewer=self.reviewer()))
+
+    def _change(self, failure: str, change: Callable) -> None:
+        """Apply ``change(project, row)`` to the selected term and show the result, staying on the term."""
+        w = self.window
+        row = self.current_row()
+        if row is None or w.project is None:
+            return
+        try:
+            updated = change(w.project, row)
+        except TermLinkerError as exc:
+            w.report(failure, exc)
+            return
+        if updated is not None:
+            w.model.update_row(updated)
+            w.detail.update_row(updated)
 
     def approve_candidate(self, number: int) -> None:
         row = self.current_row()
