@@ -84,13 +84,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     export = psub.add_parser("export", help="write approved (or all) mappings; omop needs an Athena vocabulary")
     export.add_argument("file")
-    export.add_argument("--format", choices=["csv", "json", "fhir", "omop"], required=True)
+    export.add_argument("--format", choices=["sssom", "csv", "json", "fhir", "omop"], required=True,
+                        help="sssom: an SSSOM/TSV mapping set, the format for exchanging mappings")
     export.add_argument("--all", action="store_true", help="every term, not only approved ones")
     export.add_argument("-o", "--output", required=True)
     export.add_argument("--source-system", help="FHIR group.source URI of the input terms")
     export.add_argument("--target-system", help="FHIR group.target URI (default: from the vocabulary)")
     export.add_argument("--source-vocabulary-id", help="OMOP source_vocabulary_id (default: TermLinker)")
     export.add_argument("--target-vocabulary-id", help="OMOP target_vocabulary_id (default: each concept's own)")
+    export.add_argument("--license", help="SSSOM license URL (default: CC0 1.0)")
+    export.add_argument("--mapping-set-id", help="SSSOM mapping_set_id URI (default: a URN stable for the project)")
+
+    report = psub.add_parser("report", help="an HTML review report: counts by status, predicate and reviewer, "
+                                            "best-score distribution")
+    report.add_argument("file")
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write")
 
 
 def _new(args: argparse.Namespace, dirs: DataDirs) -> int:
@@ -241,10 +249,18 @@ def _export(project, args, dirs) -> int:
     n = export_project(project, args.output, args.format, dirs, approved_only=not args.all,
                        source_system=args.source_system, target_system=args.target_system,
                        source_vocabulary_id=args.source_vocabulary_id, target_vocabulary_id=args.target_vocabulary_id,
-                       notes=notes)
+                       notes=notes, license=args.license, mapping_set_id=args.mapping_set_id)
     print(f"wrote {n} terms to {args.output}")
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _report(project, args, dirs) -> int:
+    from ..api import write_review_report
+
+    report = write_review_report(project, args.output)
+    print(f"wrote the review report of {report.terms} terms ({report.decided} decided) to {args.output}")
     return 0
 
 
@@ -269,4 +285,4 @@ COMMANDS: Commands = {"project": {"new": _new, "add": _in_project(_add), "link":
                                   "status": _in_project(_status), "rows": _in_project(_rows),
                                   "approve": _in_project(_approve), "decide": _in_project(_decide), "target": _in_project(_target),
                                   "comment": _in_project(_comment), "export": _in_project(_export),
-                                  "revalidate": _revalidate}}
+                                  "revalidate": _revalidate, "report": _in_project(_report)}}
