@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QFormLayout, QVBoxL
 
 from .dialog_buttons import ok_cancel
 
-# (backend format, label, file suffix, file-dialog filter)
+# (backend format, label, file suffix, file-dialog filter); the first is the default for new users.
 FORMATS = (
+    ("sssom", "SSSOM/TSV mapping set (for exchange)", ".sssom.tsv", "SSSOM/TSV files (*.sssom.tsv *.tsv)"),
     ("csv", "CSV (one row per term)", ".csv", "CSV files (*.csv)"),
     ("json", "JSON", ".json", "JSON files (*.json)"),
     ("fhir", "FHIR R4 ConceptMap", ".json", "FHIR ConceptMap (*.json)"),
@@ -33,7 +34,7 @@ class ExportChoice:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, fmt: str = "csv") -> None:
+    def __init__(self, parent: QWidget | None = None, fmt: str = FORMATS[0][0]) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export mappings")
         self.format = QComboBox()

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
                      lambda: review.bulk_approve(self.bulk_min.value()))
         self.undo_bulk_action = self._action(review_menu, "&Undo Bulk Approve", review.undo_bulk_approve)
         self.undo_bulk_action.setEnabled(False)
+        self._action(review_menu, "&Report…", review.report)
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Distil a Re-ranker…", models.distill)
         self._action(tools, "&Learn a Ranking from Approved Mappings", models.learn_ranking)

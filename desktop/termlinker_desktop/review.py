@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QModelIndex
 
-from termlinker.api import BulkApproval, ReviewRow, Status, TermLinkerError
+from termlinker.api import BulkApproval, ReviewRow, Status, TermLinkerError, write_review_report
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -232,3 +232,25 @@ class ReviewController:
         except TermLinkerError as exc:
             self.window.report(failure, exc)
             return None
+
+    def report(self) -> None:
+        """Review ▸ Report…: the review report saved as one HTML file, then offered to be opened."""
+        w = self.window
+        if w.project is None or w.project.stats().terms == 0:
+            w.show_error("Nothing to report", "The project has no terms yet. Paste or import terms and Run.")
+            return
+        suggested = w.projects.folder("export") / f"{w.project.path.stem}-report.html"
+        path = w.choose_save_file("Save review report", "HTML files (*.html)", suggested)
+        if path is None:
+            return
+        if not path.suffix:
+            path = path.with_suffix(".html")
+        w.projects.remember("export", path)
+        try:
+            report = write_review_report(w.project, path)
+        except TermLinkerError as exc:
+            w.report("Report failed", exc)
+            return
+        w.statusBar().showMessage(f"Saved the review report of {report.terms:,} terms to {path}.", 15000)
+        if w.ask_yes_no("Review report saved", f"The review report is saved as {path}.\n\nOpen it now?"):
+            w.open_file(path)

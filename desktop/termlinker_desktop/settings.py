@@ -45,7 +45,7 @@ class Settings:
     project_folder: str = ""
     import_folder: str = ""
     export_folder: str = ""
-    export_format: str = "csv"
+    export_format: str = "sssom"  # the exchange format first; the format a user exported last wins
 
     def data_dirs(self) -> DataDirs:
         return DataDirs.at(self.data_folder or None)

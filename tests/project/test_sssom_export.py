@@ -211,3 +211,21 @@ def test_sssom_needs_no_network_to_import():
     from sssom.context import get_converter
 
     assert get_converter().expand("HP:0002315") == "http://purl.obolibrary.org/obo/HP_0002315"
+
+
+def test_cli_export_sssom(project, tmp_path, home, capsys):
+    from termlinker.cli import main
+
+    project.decide("headache", "approved", reviewer="ann", predicate="close")
+    path = str(project.path)
+    project.close()
+    out = tmp_path / "cli.sssom.tsv"
+    rc = main(["--home", str(home.root), "project", "export", path, "--format", "sssom", "-o", str(out),
+               "--license", "https://example.org/l", "--mapping-set-id", "https://example.org/set"])
+    stdout, _ = capsys.readouterr()
+    assert rc == 0 and f"wrote 1 terms to {out}" in stdout
+    validated(out)
+    meta, rows = read(out)
+    assert '#mapping_set_id: "https://example.org/set"' in meta.splitlines()
+    assert [(r["subject_label"], r["predicate_id"], r["object_id"]) for r in rows] == \
+        [("headache", "skos:closeMatch", "T:001")]
