@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGroupBox, QHBoxLayout, QLabel
 
 from termlinker.api import Concept, Predicate, ReviewRow, Status, Vocabulary, VocabularyError
 
+from .concept_browser import ConceptBrowser
 from .results_model import STATUS_LABELS
 from .vocab_search import VocabularySearch
 
@@ -124,6 +125,11 @@ class DetailPanel(QWidget):
         search_layout.addWidget(self.search_box)
         search_layout.addWidget(self.search_results)
         search_layout.addWidget(self.use_button, alignment=Qt.AlignmentFlag.AlignRight)
+        self.browser = ConceptBrowser()  # the highlighted concept's parents and children
+        self.browser.concept_chosen.connect(lambda cid, name: self._row and self.decided.emit(
+            Status.APPROVED.value, cid, name))
+        self.browser.branch_changed.connect(lambda: self._run_search(self.search_box.text()))
+        search_layout.insertWidget(1, self.browser.branch_bar)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.term_label)
@@ -135,6 +141,7 @@ class DetailPanel(QWidget):
         layout.addLayout(mapping)
         layout.addLayout(further)
         layout.addWidget(self.comment)
+        layout.addWidget(self.browser)
         layout.addWidget(search_group)
         self.concept_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.show_row(None)
@@ -146,6 +153,7 @@ class DetailPanel(QWidget):
             return
         self._vocabulary = vocabulary
         self._search = None  # built on first search: casefolding every name takes a moment
+        self.browser.set_vocabulary(vocabulary)
         self._run_search(self.search_box.text())
         self._show_item(self.candidates.currentItem())
 
@@ -166,6 +174,8 @@ class DetailPanel(QWidget):
             widget.setEnabled(enabled)
         self._update_use_button()
         self._show_targets(row)
+        self.browser.set_term_open(enabled)
+        self.browser.show_concept(None)
         if row is None:
             self.term_label.setText("Select a term")
             self.state_label.setText("Paste terms or import a file, then press Run.")
@@ -243,6 +253,7 @@ class DetailPanel(QWidget):
         concept_id, name = item.data(CONCEPT_ROLE)
         self._highlighted = (concept_id, name)
         self.concept_view.setHtml(self._concept_html(concept_id, name))
+        self.browser.show_concept(concept_id)
         # The box shows the highlighted concept's relation when the term maps to it.
         mapped = {t.concept_id: t.predicate for t in self._row.targets} if self._row else {}
         if concept_id in mapped:
@@ -334,10 +345,11 @@ class DetailPanel(QWidget):
             return
         if self._search is None:
             self._search = VocabularySearch(self._vocabulary)
-        for concept, matched in self._search.find(text):
+        for hit in self._search.search(text, within=self.browser.branch):
+            concept, matched = hit.concept, hit.matched
             label = concept.canonical_name if matched == concept.canonical_name else \
                 f"{concept.canonical_name}  (“{matched}”)"
-            item = QListWidgetItem(f"{label}   ·   {concept.concept_id}")
+            item = QListWidgetItem(f"{label}   ·   {concept.concept_id}   ·   {hit.score:.2f}")
             item.setData(CONCEPT_ROLE, (concept.concept_id, concept.canonical_name))
             self.search_results.addItem(item)
 

@@ -35,6 +35,7 @@ from .runs import RunsController
 from .settings import Settings, save_settings as write_settings
 from .settings_dialog import SettingsDialog
 from .term_sources import ColumnChoice, TablePreview
+from .vocab_check import VocabularyCheckController
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.runs = RunsController(self)
         self.review = ReviewController(self)
         self.models = ModelsController(self)
+        self.vocab_check = VocabularyCheckController(self)
         self.setWindowTitle("TermLinker")
         self.setAcceptDrops(True)
         self.resize(1380, 860)
@@ -116,6 +118,8 @@ class MainWindow(QMainWindow):
         self.undo_bulk_action = self._action(review_menu, "&Undo Bulk Approve", review.undo_bulk_approve)
         self.undo_bulk_action.setEnabled(False)
         self._action(review_menu, "&Report…", review.report)
+        review_menu.addSeparator()
+        self._action(review_menu, "Check Against Installed &Vocabulary…", self.vocab_check.check)
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Distil a Re-ranker…", models.distill)
         self._action(tools, "&Learn a Ranking from Approved Mappings", models.learn_ranking)

@@ -112,6 +112,7 @@ class ProjectsController:
         self.set_project(project)
         self.window.models.reload_vocabularies(select=vocabulary)
         self.window.runs.load_vocabulary(vocabulary)
+        self.window.vocab_check.offer(project)  # its vocabulary updated since it was linked: check it?
 
     def save_project_as(self) -> None:
         w = self.window
