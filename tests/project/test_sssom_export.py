@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from termlinker.project import Project
 from termlinker.project.exports import ExportOptions, export_project, write_export
 from termlinker.project.model import Predicate, ProjectInfo, ReviewRow, Status, Target
 from termlinker.project.sssom_export import DEFAULT_LICENSE, mapping_set_id
@@ -190,8 +189,7 @@ def test_project_export(project, tmp_path):
     project.decide("headache", "approved", reviewer="ann")
     project.decide("糖尿病", "approved", concept_id="T:017", comment="骨质疏松 really")
     project.decide("zzz", "no_match")
-    if hasattr(project, "add_target"):
-        project.add_target("headache", "T:012", "Arthralgia", predicate="related")
+    project.add_target("headache", "T:012", "Arthralgia", predicate="related")
     out = tmp_path / "p.sssom.tsv"
     assert export_project(project, out, "sssom", DataDirs.at(tmp_path / "home"), license="https://example.org/l",
                           approved_only=False) == 5
@@ -200,6 +198,9 @@ def test_project_export(project, tmp_path):
     assert '#license: "https://example.org/l"' in meta.splitlines()
     assert f'#mapping_set_id: "{mapping_set_id(project.info())}"' in meta.splitlines()
     assert {r["subject_label"] for r in rows} == {"headache", "糖尿病", "legs hurt", "zzz", "nothing at all"}
+    assert [(r["predicate_id"], r["object_id"], r["confidence"], r["author_label"]) for r in rows
+            if r["subject_label"] == "headache"] == [("skos:exactMatch", "T:001", "0.97", "ann"),
+                                                     ("skos:relatedMatch", "T:012", "0.4", "ann")]
     zh = next(r for r in rows if r["subject_label"] == "糖尿病")
     assert (zh["object_id"], zh["object_label"], zh["comment"], zh["confidence"]) == \
         ("T:017", "Osteoporosis", "骨质疏松 really", "0.3")

@@ -239,7 +239,9 @@ def write_sssom(fh: IO[str], info: ProjectInfo, rows: Iterable[ReviewRow], optio
     curies = Curies(info, omop)
     source = curies.source()
     used = set(ALWAYS)
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+    name = getattr(fh, "name", None)  # spool beside the output (same disk), else in the system's temp folder
+    folder = Path(name).parent if isinstance(name, str) and Path(name).parent.is_dir() else None
+    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder) as spool:
         for r in rows:
             for record in records(r, curies):
                 record = {k: v for k, v in record.items() if v}
