@@ -36,7 +36,9 @@ from .linker import Linker, LinkerConfig, TermCount
 from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
-from .project import BulkApproval, LinkSummary, Predicate, Project, ReviewRow, Status, Target
+from .project import (BulkApproval, LinkSummary, Predicate, Project, RecallSummary, Remembered, ReviewRow, Status,
+                      Target)
+from .project.memory import MappingMemory, MemoryImport
 from .project.exports import OmopVocabularyError, export_project
 from .project.report import ReviewReport, review_report
 from .project.report import write_report as write_review_report
@@ -210,6 +212,8 @@ __all__ = [
     "browse_concept", "hierarchy_of", "installed_vocabulary_version", "revalidate_project", "revalidate",
     "check_mappings", "needs_check", "ConceptRef", "Finding", "Hierarchy", "Neighbourhood", "ObsoleteConcept",
     "VocabularyCheck",
+    # the mapping memory
+    "MappingMemory", "MemoryImport", "RecallSummary", "Remembered",
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",

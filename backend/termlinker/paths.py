@@ -104,6 +104,10 @@ class DataDirs:
     def projects(self) -> Path:
         return self.root / "projects"
 
+    @property
+    def memory(self) -> Path:
+        return self.root / "memory.sqlite"  # approved mappings remembered across projects (project.memory)
+
     def ensure(self) -> "DataDirs":
         for folder in (self.vocabularies, self.models, self.indexes, self.projects):
             try:

@@ -35,7 +35,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     link = psub.add_parser("link", help="link the terms not linked yet (resumable)")
     link.add_argument("file")
     link.add_argument("--relink", action="store_true", help="link every term again (decisions are kept)")
+    link.add_argument("--no-memory", action="store_true", help="do not propose remembered mappings ('memory')")
+    link.add_argument("--auto-approve-remembered", action="store_true",
+                      help="approve unchecked terms with their remembered mappings")
     rerank_options(link)
+
+    recall = psub.add_parser("recall", help="propose remembered mappings for every term again ('memory')")
+    recall.add_argument("file")
+    recall.add_argument("--auto-approve", action="store_true",
+                        help="approve unchecked terms with their remembered mappings")
 
     psub.add_parser("status", help="project settings and counts per status").add_argument("file")
 
@@ -143,6 +151,7 @@ def _add(project, args, dirs) -> int:
 def _link(project, args, dirs) -> int:
     from ..api import script_warning
     from ..linker import Linker
+    from ..project.memory import MappingMemory
 
     info = project.info()
     linker = Linker(linker_config_from_args(args, vocabulary=info.vocabulary, top_k=info.top_k), dirs=dirs,
@@ -151,16 +160,34 @@ def _link(project, args, dirs) -> int:
     todo = (r.term for r in project.iter_rows()) if args.relink else (t for t, _ in project.pending_terms())
     print_warnings(filter(None, [script_warning(todo, linker.vocabulary, dirs)]))  # 头痛 against HPO
     linking = bar(args, "linking ")
+    memory = None if args.no_memory or not dirs.memory.exists() else MappingMemory.in_data_folder(dirs)
     try:
-        summary = project.link(linker, progress=linking, relink=args.relink)
+        summary = project.link(linker, progress=linking, relink=args.relink, memory=memory,
+                               auto_approve_remembered=args.auto_approve_remembered and memory is not None)
     except KeyboardInterrupt:
         linking.close()
         stats = project.stats()
         say(f"interrupted; {stats.linked} of {stats.terms} terms are linked and saved. "
             "Run 'project link' again to go on.")
         return 130
+    finally:
+        if memory is not None:
+            memory.close()
     linking.close()
     print(f"linked {summary.linked} terms ({summary.skipped} already linked) to {linker.description}")
+    if memory is not None:
+        remembered = sum(1 for row in project.iter_rows() if row.remembered)
+        if remembered:
+            print(f"{remembered} terms have remembered mappings ('project rows' shows them)")
+    return 0
+
+
+def _recall(project, args, dirs) -> int:
+    from ..project.memory import MappingMemory
+
+    with MappingMemory.in_data_folder(dirs.ensure()) as memory:
+        summary = project.recall(memory, auto_approve=args.auto_approve)
+    print(f"{summary.proposed} terms have remembered mappings; {summary.approved} approved from them")
     return 0
 
 
@@ -181,6 +208,9 @@ def _rows(project, args, dirs) -> int:
             print(json.dumps({"term": row.term, "count": row.count, "status": row.status.value,
                               "concept_id": row.concept_id, "concept_name": row.concept_name,
                               "predicate": row.predicate.value if row.concept_id else None,
+                              "remembered": [{"id": m.concept_id, "name": m.concept_name,
+                                              "predicate": m.predicate.value, "origin": m.origin}
+                                             for m in row.remembered],
                               "targets": [{"id": t.concept_id, "name": t.concept_name, "predicate": t.predicate.value}
                                           for t in row.targets],
                               "comment": row.comment, "reviewer": row.reviewer, "decided_at": row.decided_at,
@@ -190,6 +220,9 @@ def _rows(project, args, dirs) -> int:
             continue
         best = row.best
         shown = f"{best.concept_id} {best.name} {best.score:.3f}" if best else "-"
+        if row.remembered:
+            first = row.remembered[0]
+            shown = f"remembered {first.concept_id} {first.concept_name} ({first.origin}); {shown}"
         chosen = "".join(f" -> {t.concept_id} {t.concept_name}" + ("" if t.predicate.value == "exact" else
                                                                     f" ({t.predicate.value})") for t in row.targets)
         print(f"{row.term}\t{row.count}\t{row.status.value}{chosen}\t{shown}")
@@ -281,7 +314,7 @@ def _revalidate(args: argparse.Namespace, dirs: DataDirs) -> int:
     return 0
 
 
-COMMANDS: Commands = {"project": {"new": _new, "add": _in_project(_add), "link": _in_project(_link),
+COMMANDS: Commands = {"project": {"new": _new, "add": _in_project(_add), "link": _in_project(_link), "recall": _in_project(_recall),
                                   "status": _in_project(_status), "rows": _in_project(_rows),
                                   "approve": _in_project(_approve), "decide": _in_project(_decide), "target": _in_project(_target),
                                   "comment": _in_project(_comment), "export": _in_project(_export),

@@ -81,6 +81,16 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Remembered:
+    """A concept the mapping memory holds for a term (project.memory), and where it was learnt."""
+
+    concept_id: str
+    concept_name: str
+    predicate: Predicate
+    origin: str  # "project clinic-a.tlproj", "file hpo.sssom.tsv"
+
+
+@dataclass(frozen=True)
 class ReviewRow:
     """One distinct input term with its candidates and its human decision."""
 
@@ -100,6 +110,7 @@ class ReviewRow:
     warnings: tuple[str, ...] = ()
     predicate: Predicate = Predicate.EXACT  # of the decision's concept (concept_id)
     extra_targets: tuple[Target, ...] = ()  # further concepts beside concept_id, in the order added
+    remembered: tuple[Remembered, ...] = ()  # the mapping memory's proposals, shown before the candidates
 
     @property
     def targets(self) -> tuple[Target, ...]:
@@ -153,6 +164,12 @@ class ProjectStats:
 class LinkSummary:
     linked: int  # terms linked by this run
     skipped: int  # terms left as they were: already linked before it, or not among the chosen terms
+
+
+@dataclass(frozen=True)
+class RecallSummary:
+    proposed: int  # terms the mapping memory had a concept for
+    approved: int  # of them, approved from the memory (auto-approve on, the term still unchecked)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,13 @@ from ..types import Candidate, LinkResult
 from . import schema
 from .errors import (DecisionError, ProjectCorruptError, ProjectError, ProjectExistsError, UnknownTermError,
                      VocabularyMismatchError)
-from .model import (BulkApproval, BulkChange, LinkSummary, Predicate, ProjectInfo, ProjectStats, ReviewRow, Status,
-                    Target)
+from .model import (BulkApproval, BulkChange, LinkSummary, Predicate, ProjectInfo, ProjectStats, RecallSummary,
+                    Remembered, ReviewRow, Status, Target)
 
 if TYPE_CHECKING:
     from ..io.terms import TermList
     from ..linker import Linker
+    from .memory import MappingMemory
 
 Clock = Callable[[], datetime]
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -202,13 +203,17 @@ class Project:
 
     @_typed_sqlite_errors
     def link(self, linker: "Linker", progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-             relink: bool = False, terms: Iterable[str] | None = None) -> LinkSummary:
+             relink: bool = False, terms: Iterable[str] | None = None, memory: "MappingMemory | None" = None,
+             auto_approve_remembered: bool = False) -> LinkSummary:
         """Link the pending terms (all terms with ``relink``; just ``terms``, linked or not, when
         given), committing one batch at a time.
 
         Resumable: a cancelled or crashed run keeps every stored batch, and the next run
         starts at the first term without a result; a term linked again keeps its earlier
-        result until the new one is stored. Human decisions are never changed.
+        result until the new one is stored. Human decisions are never changed (unless
+        ``auto_approve_remembered``: then unchecked terms the mapping ``memory`` knows are approved).
+
+        With a mapping ``memory``, each stored batch is also recalled (:meth:`recall`).
         """
         from ..linker import TermCount
 
@@ -239,13 +244,54 @@ class Project:
                                       total=len(todo)):
                 buffer.append(result)
                 if len(buffer) >= batch_size:
-                    linked += self.store_results(buffer)
+                    linked += self._store_batch(buffer, memory, auto_approve_remembered)
                     buffer = []
         finally:
             # Whatever finished before a cancel or an error is kept.
             if buffer:
-                linked += self.store_results(buffer)
+                linked += self._store_batch(buffer, memory, auto_approve_remembered)
         return LinkSummary(linked=linked, skipped=skipped)
+
+    def _store_batch(self, results: list[LinkResult], memory: "MappingMemory | None", auto_approve: bool) -> int:
+        stored = self.store_results(results)
+        if memory is not None:
+            self.recall(memory, terms=[r.term for r in results], auto_approve=auto_approve)
+        return stored
+
+    @_typed_sqlite_errors
+    def recall(self, memory: "MappingMemory", terms: Iterable[str] | None = None, auto_approve: bool = False,
+               reviewer: str = "mapping memory") -> RecallSummary:
+        """Look every term (or just ``terms``) up in the mapping memory and store its proposals, shown
+        before the candidates. With ``auto_approve`` an unchecked term with a proposal is approved with it
+        (its first concept and relation; further remembered concepts become further targets), the comment
+        saying where it came from. Needs the vocabulary's name, known once the project was linked."""
+        vocabulary = self.info().vocabulary_name
+        if not vocabulary:
+            return RecallSummary(0, 0)
+        wanted = None if terms is None else {" ".join(str(t).split()) for t in terms}
+        proposed = approved = 0
+        now = _stamp(self._clock)
+        with schema.transaction(self._conn):
+            for tid, term in self._conn.execute("SELECT id, term FROM terms ORDER BY id").fetchall():
+                if wanted is not None and term not in wanted:
+                    continue
+                hits = memory.lookup(vocabulary, term)
+                schema.replace_remembered(self._conn, tid, [(h.concept_id, h.concept_name, h.predicate.value,
+                                                             h.origin) for h in hits])
+                if not hits:
+                    continue
+                proposed += 1
+                status, _cid, _name, comment, _who = schema.get_decision(self._conn, tid)
+                if auto_approve and status == Status.UNCHECKED.value:
+                    first, *others = hits
+                    note = f"remembered from {first.origin}"
+                    schema.write_decision(self._conn, tid, Status.APPROVED.value, first.concept_id, first.concept_name,
+                                          f"{comment}; {note}" if comment else note, reviewer, now,
+                                          predicate=first.predicate.value,
+                                          extra=[(h.concept_id, h.concept_name, h.predicate.value) for h in others])
+                    approved += 1
+            self._touch()
+        return RecallSummary(proposed, approved)
 
     def _check_vocabulary(self, linker: "Linker") -> None:
         name = linker.vocabulary.info.name
@@ -279,7 +325,8 @@ class Project:
         tids = [r[0] for r in raw] if limit is not None or len(raw) < 500 else None
         cands = schema.candidates_of(self._conn, tids)
         extra = schema.extra_targets_of(self._conn, tids)
-        return [_row(r, cands.get(r[0], []), extra.get(r[0], [])) for r in raw]
+        memory = schema.remembered_of(self._conn, tids)
+        return [_row(r, cands.get(r[0], []), extra.get(r[0], []), memory.get(r[0], [])) for r in raw]
 
     def iter_rows(self, status: Status | str | None = None, page: int = 1000) -> Iterator[ReviewRow]:
         """All rows (of one status) in first-seen order, read ``page`` terms at a time: memory stays
@@ -287,10 +334,10 @@ class Project:
         wanted = None if status is None else Status.parse(status).value
         after = 0
         while True:
-            raw, cands, extra = schema.rows_page(self._conn, wanted, after, page)
+            raw, cands, extra, memory = schema.rows_page(self._conn, wanted, after, page)
             if not raw:
                 return
-            yield from (_row(r, cands.get(r[0], []), extra.get(r[0], [])) for r in raw)
+            yield from (_row(r, cands.get(r[0], []), extra.get(r[0], []), memory.get(r[0], [])) for r in raw)
             after = raw[-1][0]
 
     @_typed_sqlite_errors
@@ -299,7 +346,8 @@ class Project:
         raw = self._conn.execute(f"SELECT {schema.ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
                                  "LEFT JOIN results r ON r.term_id = t.id WHERE t.id = ?", (tid,)).fetchone()
         return _row(raw, schema.candidates_of(self._conn, [tid]).get(tid, []),
-                    schema.extra_targets_of(self._conn, [tid]).get(tid, []))
+                    schema.extra_targets_of(self._conn, [tid]).get(tid, []),
+                    schema.remembered_of(self._conn, [tid]).get(tid, []))
 
     @_typed_sqlite_errors
     def history(self, term: str) -> list[tuple]:
@@ -518,7 +566,7 @@ def _new_file(target: Path) -> None:
                            "the project.") from exc
 
 
-def _row(raw: tuple, cands: list[tuple], extra: list[tuple] = ()) -> ReviewRow:
+def _row(raw: tuple, cands: list[tuple], extra: list[tuple] = (), remembered: list[tuple] = ()) -> ReviewRow:
     (_tid, term, count, linked, reranked, no_match, warnings, status, cid, cname, comment, reviewer, decided_at,
      predicate) = raw
     return ReviewRow(
@@ -527,4 +575,5 @@ def _row(raw: tuple, cands: list[tuple], extra: list[tuple] = ()) -> ReviewRow:
         status=Status(status), concept_id=cid, concept_name=cname, comment=comment, reviewer=reviewer,
         decided_at=decided_at, warnings=tuple(w for w in warnings.split("\n") if w),
         predicate=Predicate(predicate), extra_targets=tuple(Target(t[0], t[1], Predicate(t[2])) for t in extra),
+        remembered=tuple(Remembered(m[0], m[1], Predicate(m[2]), m[3]) for m in remembered),
     )

@@ -93,6 +93,16 @@ CREATE TABLE extra_targets (
     PRIMARY KEY (term_id, position),
     UNIQUE (term_id, concept_id)
 );
+-- What the mapping memory proposed for the term when it was last recalled (project.memory).
+CREATE TABLE remembered (
+    term_id      INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+    rank         INTEGER NOT NULL,
+    concept_id   TEXT NOT NULL,
+    concept_name TEXT NOT NULL,
+    predicate    TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    PRIMARY KEY (term_id, rank)
+);
 """
 
 _CREATE = _CREATE_V1 + _V2_CHANGES
@@ -300,6 +310,18 @@ def extra_targets_of(conn: sqlite3.Connection, tids: Iterable[int] | None) -> di
                            "ORDER BY term_id, position", tids)
 
 
+def remembered_of(conn: sqlite3.Connection, tids: Iterable[int] | None) -> dict[int, list[tuple]]:
+    """(concept id, name, predicate, origin) the mapping memory proposed per term, first proposal first."""
+    return _per_term(conn, "SELECT term_id, concept_id, concept_name, predicate, origin FROM remembered {} "
+                           "ORDER BY term_id, rank", tids)
+
+
+def replace_remembered(conn: sqlite3.Connection, tid: int, proposals: Sequence[tuple[str, str, str, str]]) -> None:
+    conn.execute("DELETE FROM remembered WHERE term_id = ?", (tid,))
+    conn.executemany("INSERT INTO remembered(term_id, rank, concept_id, concept_name, predicate, origin) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [(tid, rank, *p) for rank, p in enumerate(proposals)])
+
+
 def _per_term(conn: sqlite3.Connection, sql: str, tids: Iterable[int] | None) -> dict[int, list[tuple]]:
     out: dict[int, list[tuple]] = {}
     if tids is None:
@@ -351,9 +373,10 @@ def select_rows(conn: sqlite3.Connection, status: str | None, min_score: float |
 
 
 def rows_page(conn: sqlite3.Connection, status: str | None, after_id: int,
-              limit: int) -> tuple[list[tuple], dict[int, list[tuple]], dict[int, list[tuple]]]:
+              limit: int) -> tuple[list[tuple], dict[int, list[tuple]], dict[int, list[tuple]], dict[int, list[tuple]]]:
     """Up to ``limit`` rows after term id ``after_id`` (ROW_COLUMNS, in term order), their
-    candidates as :func:`candidates_of` gives them and their extra targets (:func:`extra_targets_of`). Both are read in one read transaction, so a page
+    candidates as :func:`candidates_of` gives them, their extra targets (:func:`extra_targets_of`) and
+    the memory's proposals (:func:`remembered_of`). Both are read in one read transaction, so a page
     is consistent while another connection links or decides; between pages no lock is held."""
     where, params = "t.id > ?", [after_id]
     if status is not None:
@@ -366,7 +389,8 @@ def rows_page(conn: sqlite3.Connection, status: str | None, after_id: int,
         rows = conn.execute(f"SELECT {ROW_COLUMNS} FROM terms t JOIN decisions d ON d.term_id = t.id "
                             f"LEFT JOIN results r ON r.term_id = t.id WHERE {where} ORDER BY t.id LIMIT ?",
                             [*params, limit]).fetchall()
-        return rows, candidates_of(conn, [r[0] for r in rows]), extra_targets_of(conn, [r[0] for r in rows])
+        tids = [r[0] for r in rows]
+        return rows, candidates_of(conn, tids), extra_targets_of(conn, tids), remembered_of(conn, tids)
     finally:
         if own:
             conn.execute("COMMIT")
