@@ -17,6 +17,7 @@ from .results_model import STATUS_LABELS
 from .vocab_search import VocabularySearch
 
 CONCEPT_ROLE = Qt.ItemDataRole.UserRole + 1  # (concept id, name)
+REMEMBERED_ROLE = Qt.ItemDataRole.UserRole + 2  # the remembered relation of a mapping memory proposal
 CANDIDATE_DIGITS = {str(number % 10): number for number in range(1, 11)}  # 1-9, then 0 for the tenth
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 PREDICATE_LABELS = {Predicate.EXACT: "Exact match", Predicate.CLOSE: "Close match",
@@ -184,19 +185,31 @@ class DetailPanel(QWidget):
             return
         self.term_label.setText(row.term)
         self.state_label.setText(self._state_html(row))
-        chosen = 0
+        # The mapping memory's proposals come first, unnumbered; a term without a concept highlights the
+        # first of them, so Enter approves it (with its remembered relation).
+        for hit in row.remembered:
+            relation = "" if hit.predicate is Predicate.EXACT else f" [{hit.predicate.value}]"
+            item = QListWidgetItem(f"★   {hit.concept_name}   ·   {hit.concept_id}{relation}   ·   "
+                                   f"remembered from {hit.origin}")
+            item.setData(CONCEPT_ROLE, (hit.concept_id, hit.concept_name))
+            item.setData(REMEMBERED_ROLE, hit.predicate.value)
+            item.setToolTip(f"Approved for this term before, in {hit.origin}")
+            self.candidates.addItem(item)
         for number, cand in enumerate(row.candidates, start=1):
             prefix = str(number % 10) if number <= len(CANDIDATE_DIGITS) else " "  # its key
             item = QListWidgetItem(f"{prefix}   {cand.name}   ·   {cand.concept_id}   ·   {cand.score:.3f}")
             item.setData(CONCEPT_ROLE, (cand.concept_id, cand.name))
-            if cand.concept_id == row.concept_id:
-                chosen = number - 1
+            self.candidates.addItem(item)
+        chosen = None
+        for index in range(self.candidates.count()):
+            item = self.candidates.item(index)
+            if row.concept_id is not None and item.data(CONCEPT_ROLE)[0] == row.concept_id:
+                chosen = index if chosen is None else chosen
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
-            self.candidates.addItem(item)
-        if row.candidates:
-            self.candidates.setCurrentRow(chosen)
+        if self.candidates.count():
+            self.candidates.setCurrentRow(chosen or 0)
         else:
             self.concept_view.setHtml("<i>No candidates yet: press Run to link this term.</i>"
                                       if not row.linked else "<i>No candidates.</i>")
@@ -255,9 +268,10 @@ class DetailPanel(QWidget):
         self.concept_view.setHtml(self._concept_html(concept_id, name))
         self.browser.show_concept(concept_id)
         # The box shows the highlighted concept's relation when the term maps to it.
-        mapped = {t.concept_id: t.predicate for t in self._row.targets} if self._row else {}
-        if concept_id in mapped:
-            self.predicate_box.setCurrentIndex(self.predicate_box.findData(mapped[concept_id].value))
+        mapped = {t.concept_id: t.predicate.value for t in self._row.targets} if self._row else {}
+        relation = mapped.get(concept_id) or item.data(REMEMBERED_ROLE)
+        if relation:
+            self.predicate_box.setCurrentIndex(self.predicate_box.findData(relation))
 
     def _relation_chosen(self) -> None:
         """A relation picked for the highlighted concept: stored at once when the term maps to it,
@@ -296,11 +310,13 @@ class DetailPanel(QWidget):
         self._approve_item(self.candidates.currentItem())
 
     def approve_number(self, number: int) -> bool:
-        """Approve candidate ``number`` (1-based); False when there is none."""
+        """Approve candidate ``number`` (1-based; remembered proposals above are not counted); False when
+        there is none."""
         if self._row is None or not 1 <= number <= min(len(CANDIDATE_DIGITS), len(self._row.candidates)):
             return False
-        self.candidates.setCurrentRow(number - 1)
-        self._approve_item(self.candidates.item(number - 1))
+        index = len(self._row.remembered) + number - 1
+        self.candidates.setCurrentRow(index)
+        self._approve_item(self.candidates.item(index))
         return True
 
     def _use_search_result(self) -> None:

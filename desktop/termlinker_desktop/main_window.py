@@ -35,6 +35,7 @@ from .runs import RunsController
 from .settings import Settings, save_settings as write_settings
 from .settings_dialog import SettingsDialog
 from .term_sources import ColumnChoice, TablePreview
+from .mapping_memory import MemoryController
 from .vocab_check import VocabularyCheckController
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self)
         self.models = ModelsController(self)
         self.vocab_check = VocabularyCheckController(self)
+        self.memory = MemoryController(self)
         self.setWindowTitle("TermLinker")
         self.setAcceptDrops(True)
         self.resize(1380, 860)
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Import Terms…", projects.import_dialog, "Ctrl+I")
         self._action(file_menu, "Import &Vocabulary…", models.import_vocabulary)
+        self._action(file_menu, "Import &Mappings…", lambda: self.memory.import_mappings())
         self._action(file_menu, "&Export…", projects.export, "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", models.edit_settings_dialog, QKeySequence.StandardKey.Preferences)
@@ -231,6 +234,7 @@ class MainWindow(QMainWindow):
         self.runs.stop_for_close()  # the engine stores the finished batches before it stops
         self.save_settings()
         if self.project is not None:
+            self.memory.remember(self.project)
             self.project.close()
             self.project = None
         event.accept()

@@ -50,6 +50,7 @@ class ProjectsController:
     def set_project(self, project: Project | None) -> None:
         w = self.window
         if w.project is not None and w.project is not project:
+            w.memory.remember(w.project)  # its approvals are proposed in the projects that follow
             w.project.close()
         w.project = project
         w.review.set_last_bulk(None)  # an undo belongs to the project it was made in

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from termlinker.api import (Cancelled, InputError, Linker, LinkerConfig, LinkSummary, Project,
+from termlinker.api import (Cancelled, InputError, Linker, LinkerConfig, LinkSummary, MappingMemory, Project,
                             TermLinkerError, Vocabulary, VocabularyStore, script_warning)
 
 from .eta import Eta
@@ -137,6 +137,7 @@ class RunsController:
         config = w.settings.linker_config(vocabulary)
         state = RunState(linker=self.linker_for(vocabulary))
         dirs, path = w.dirs, project.path
+        propose, auto_approve = w.settings.propose_remembered, w.settings.auto_approve_remembered
 
         def work(progress, cancel) -> LinkSummary:
             if state.linker is None:
@@ -148,7 +149,11 @@ class RunsController:
                 todo = (terms if terms is not None else [t for t, _c in own.pending_terms()] if not relink
                         else [r.term for r in own.iter_rows()])
                 state.script_warning = script_warning(todo, state.linker.vocabulary, dirs)
-                return own.link(state.linker, progress=progress, cancel=cancel, relink=relink, terms=terms)
+                if not propose:
+                    return own.link(state.linker, progress=progress, cancel=cancel, relink=relink, terms=terms)
+                with MappingMemory.in_data_folder(dirs.ensure()) as memory:  # this thread's own connection too
+                    return own.link(state.linker, progress=progress, cancel=cancel, relink=relink, terms=terms,
+                                    memory=memory, auto_approve_remembered=auto_approve)
 
         self.start(state, work, self._run_done, self._run_failed)
 

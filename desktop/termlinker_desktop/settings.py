@@ -27,6 +27,9 @@ class Settings:
     learned_ranking: bool = False
     # Retrieve with models/encoders/<vocabulary>-learned (Tools > Learn the Retriever) when it exists.
     learned_retriever: bool = False
+    # Propose mappings approved in earlier projects or imported (File > Import Mappings) for the same term.
+    propose_remembered: bool = True
+    auto_approve_remembered: bool = False  # approve unchecked terms with them, when linked
     threads: int = 0  # 0 = let onnxruntime decide
     gpu_layers: int = 0
     top_k: int = 10

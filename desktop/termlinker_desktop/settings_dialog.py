@@ -36,6 +36,14 @@ class SettingsDialog(QDialog):
         self.learned_retriever.setToolTip("Fine-tuned on approved mappings (Tools > Learn the Retriever); a "
                                           "vocabulary without one uses the default encoder.")
         self.learned_retriever.setChecked(settings.learned_retriever)
+        self.propose_remembered = QCheckBox("Propose mappings approved before for the same term")
+        self.propose_remembered.setToolTip("From earlier projects (remembered when a project is closed) and from "
+                                           "File > Import Mappings; shown first, with where they came from")
+        self.propose_remembered.setChecked(settings.propose_remembered)
+        self.auto_approve_remembered = QCheckBox("Approve unchecked terms with their remembered mappings")
+        self.auto_approve_remembered.setToolTip("When terms are linked; recorded under 'mapping memory', the "
+                                                "comment saying where each came from")
+        self.auto_approve_remembered.setChecked(settings.auto_approve_remembered)
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -65,6 +73,8 @@ class SettingsDialog(QDialog):
         form.addRow("Re-ranker model:", self.reranker)
         form.addRow(self.learned_ranking)
         form.addRow(self.learned_retriever)
+        form.addRow(self.propose_remembered)
+        form.addRow(self.auto_approve_remembered)
         form.addRow("CPU threads:", self.threads)
         form.addRow("GPU layers (re-ranker):", self.gpu_layers)
         form.addRow("Candidates per term (top-k):", self.top_k)
@@ -87,6 +97,8 @@ class SettingsDialog(QDialog):
                        reranker="" if model == ACTIVE_MODEL else model,
                        learned_ranking=self.learned_ranking.isChecked(),
                        learned_retriever=self.learned_retriever.isChecked(), threads=self.threads.value(),
+                       propose_remembered=self.propose_remembered.isChecked(),
+                       auto_approve_remembered=self.auto_approve_remembered.isChecked(),
                        gpu_layers=self.gpu_layers.value(), top_k=self.top_k.value(),
                        bulk_approve_min=self.bulk_min.value(), low_score=self.low_score.value(),
                        reviewer=self.reviewer.text().strip(), data_folder=self.data_folder.text().strip())
