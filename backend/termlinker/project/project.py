@@ -272,9 +272,11 @@ class Project:
         proposed = approved = 0
         now = _stamp(self._clock)
         with schema.transaction(self._conn):
-            for tid, term in self._conn.execute("SELECT id, term FROM terms ORDER BY id").fetchall():
-                if wanted is not None and term not in wanted:
-                    continue
+            if wanted is None:
+                chosen = self._conn.execute("SELECT id, term FROM terms ORDER BY id").fetchall()
+            else:  # a linked batch: just its terms, not a walk over the whole project per batch
+                chosen = [(tid, term) for term in wanted if (tid := schema.term_id(self._conn, term)) is not None]
+            for tid, term in chosen:
                 hits = memory.lookup(vocabulary, term)
                 schema.replace_remembered(self._conn, tid, [(h.concept_id, h.concept_name, h.predicate.value,
                                                              h.origin) for h in hits])
