@@ -142,7 +142,12 @@ class RunsController:
         def work(progress, cancel) -> LinkSummary:
             if state.linker is None:
                 state.stage = "Loading the vocabulary and index"
-                state.linker = Linker(config, dirs=dirs, progress=progress, cancel=cancel)
+
+                def indexing(done: int, total: int) -> None:  # the Linker reports only a first-use index build
+                    state.stage = "Indexing the vocabulary"
+                    progress(done, total)
+
+                state.linker = Linker(config, dirs=dirs, progress=indexing, cancel=cancel)
             state.stage = "Linking"
             # The engine's rule: one Project per thread; this thread opens its own.
             with Project.open(path) as own:
@@ -214,15 +219,18 @@ class RunsController:
         w.run_button.setEnabled(False)
         w.vocab_combo.setEnabled(False)  # the operation's vocabulary is chosen; the box says which
         w.cancel_button.setEnabled(True)
-        self.op = BackgroundOp(w, work, success=success, failure=failure, progress=self._on_progress)
+        # Each report carries the stage it was made in: one still queued when the worker moves on (the
+        # index build's last) was shown under the next stage, whose bar then ran to a total twice.
+        self.op = BackgroundOp(w, work, success=success, failure=failure, progress=self._on_progress,
+                               stage=lambda: state.stage)
         self.op.finished.connect(self._op_finished)
         self.op.start()
 
-    def _on_progress(self, done: int, total: int) -> None:
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        """A report from the worker, with the stage it was in then (``state.stage`` may be further on)."""
         if self.closing:
             return
         w = self.window
-        stage = self.state.stage
         if stage != self._last_stage:
             self._last_stage = stage
             self._eta.restart()
