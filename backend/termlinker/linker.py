@@ -51,6 +51,9 @@ class LinkerConfig:
     # FeatureRanker JSON file, or its name under models/rankers, that reorders the retriever's top
     # candidates before the LLM (if any) sees them.
     ranker: str | None = None
+    # Rules that a text names further concepts (rerank.set_rules; `termlinker ranker train-sets`): a JSON
+    # file, or its name under models/rankers (<name>.sets.json). Used with ``split_multi``.
+    set_rules: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class Linker:
         if config.ranker:  # checked before a long index build, not after
             self.ranker = FeatureRanker.load(ranker_path(self.dirs, config.ranker))
             self.ranker.check_vocabulary(self.vocabulary.info.name)
+        self.set_rules = None
+        if config.set_rules:
+            from .rerank.set_rules import SetRules
+
+            self.set_rules = SetRules.load(set_rules_path(self.dirs, config.set_rules))
         # Parallelism comes from running batches side by side, each on one onnxruntime
         # thread: measured on 2 cores, that beats one batch at a time on 2 threads.
         self.workers = max(1, config.threads or os.cpu_count() or 1)
@@ -190,6 +198,8 @@ class Linker:
             ranked = [self.ranker.rank(t, c)[:k] for t, c in zip(texts, ranked)]
             multi = [m if not m or c[0].concept_id in {x.concept_id for x in m} else ()
                      for m, c in zip(multi, ranked)]
+        if self.set_rules is not None and self.config.split_multi:
+            multi = [self._with_rule_concepts(t, m, c) for t, m, c in zip(texts, multi, ranked)]
         for item, text, note, concepts, candidates in zip(batch, texts, notes, multi, ranked):
             if reranker is None:
                 yield LinkResult(item.term, item.count, tuple(candidates), warnings=note, concepts=concepts)
@@ -198,6 +208,16 @@ class Linker:
             yield LinkResult(item.term, item.count, out.candidates, reranked=out.reranked, no_match=out.no_match,
                              warnings=note, concepts=concepts)
         return len(batch)
+
+    def _with_rule_concepts(self, text: str, concepts: tuple[Candidate, ...],
+                            candidates: list[Candidate]) -> tuple[Candidate, ...]:
+        """The term's set (its parts' concepts, else its best) and the concepts the set rules name for it."""
+        base = tuple(concepts) or tuple(candidates[:1])
+        added = [Candidate(cid, self.vocabulary.get(cid).canonical_name, rule.precision, 0.0, f"rule: {rule.trigger}",
+                           False)
+                 for cid, rule in self.set_rules.additions(text, (c.concept_id for c in base))
+                 if cid in self.vocabulary]
+        return base + tuple(added) if added else concepts
 
     def _several_concepts(self, texts: list[str], ranked: list[list[Candidate]]) -> list[tuple[Candidate, ...]]:
         """Per text, the concepts it names when that is more than one, else ``()``.
@@ -237,6 +257,14 @@ def ranker_path(dirs: DataDirs, ranker: str) -> str:
         return ranker  # a file, or a path FeatureRanker.load explains when it is missing
     named = saved_ranker_path(dirs, ranker)
     return str(named) if named.is_file() else ranker
+
+
+def set_rules_path(dirs: DataDirs, rules: str) -> str:
+    """A set-rules file, or the name of one saved under ``models/rankers`` as ``<name>.sets.json``."""
+    if os.path.exists(rules) or not is_safe_name(rules):
+        return rules
+    named = dirs.rankers / f"{rules}.sets.json"
+    return str(named) if named.is_file() else rules
 
 
 def _top_ties(candidates: list[Candidate]) -> list[Candidate]:

@@ -93,7 +93,7 @@ def linker_config_from_args(args: argparse.Namespace, **options):
         options["vocabulary"] = args.vocab
     flags = {"threads": args.threads, "rerank": args.rerank or bool(args.reranker), "reranker": args.reranker,
              "gpu_layers": getattr(args, "gpu_layers", 0) or 0, "encoder": getattr(args, "encoder", None),
-             "ranker": getattr(args, "ranker", None)}
+             "ranker": getattr(args, "ranker", None), "set_rules": getattr(args, "set_rules", None)}
     return linker_config(LinkOptions(**(flags | options)), DataDirs.at(getattr(args, "home", None)))
 
 

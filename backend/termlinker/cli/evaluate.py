@@ -27,6 +27,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="chip-cdn: do not learn the other folds' labelled terms as synonyms (learned by default)")
     ev.add_argument("--learn-ranking", action="store_true",
                     help="chip-cdn: also learn a ranking (termlinker ranker train) from the other folds' labelled terms")
+    ev.add_argument("--learn-sets", action="store_true",
+                    help="chip-cdn: also learn which further concepts a diagnosis names (set rules) from the other folds")
+    ev.add_argument("--set-min-precision", type=float, default=None,
+                    help="chip-cdn: a set rule's least precision on the labelled items (default: the shipped one)")
     ev.add_argument("--json", help="write the report as JSON to this file")
     rerank_options(ev)
     ev.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
@@ -80,7 +84,7 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
     from dataclasses import replace
 
     from ..evaluation.datasets import chip_cdn_vocabulary, cross_validation_split, read_chip_cdn
-    from ..evaluation.runner import evaluate_chip_cdn, learn_fold_ranking, learned_fold_vocabulary
+    from ..evaluation.runner import evaluate_chip_cdn, learn_fold_ranking, learn_fold_set_rules, learned_fold_vocabulary
     from ..linker import Linker
     from ..rerank.feature_ranker import saved_ranker_path
 
@@ -96,7 +100,7 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
     examples = read_chip_cdn(args.data_dir)
     linker = plain = None
     for fold in folds:
-        if linker is None or not args.no_learn or args.learn_ranking:
+        if linker is None or not args.no_learn or args.learn_ranking or args.learn_sets:
             train, _ = cross_validation_split(examples, fold, args.folds)
             vocab = base if args.no_learn else learned_fold_vocabulary(base, train)
             if not args.quiet:
@@ -112,6 +116,10 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
                 if not args.quiet:
                     say(f"fold {fold}: ranking learned from the other folds ({ranker.trained_on['held_out']})")
                 fold_config = replace(config, ranker=str(path))
+            if args.learn_sets:
+                fold_config = replace(fold_config, set_rules=str(learn_fold_set_rules(
+                    base, train, dirs.ensure().rankers / f"chip-cdn-{args.folds}fold-{fold}.sets.json",
+                    args.set_min_precision)))
             linker = Linker(fold_config, dirs=dirs, vocabulary=vocab, progress=bar(args, "indexing"))
         reports.append(evaluate_chip_cdn(fold, args.folds, args.data_dir, split=not args.whole, linker=linker))
     return linker

@@ -23,6 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rerank_options(link)
     link.add_argument("--enrich", action="append", default=[], metavar="VOCAB",
                       help="borrow synonyms from VOCAB for concepts whose names match exactly (repeatable)")
+    link.add_argument("--set-rules", metavar="NAME|FILE",
+                      help="with --split: rules naming further concepts, learned by `termlinker ranker train-sets`")
     link.add_argument("--split", action="store_true",
                       help="a term may name several concepts (高血压；冠心病): also link each part (jsonl: \"concepts\")")
     link.add_argument("--aliases", action="append", default=[], metavar="FILE",
@@ -52,7 +54,7 @@ def link(args: argparse.Namespace, dirs: DataDirs) -> int:
     finally:
         if spooled:
             spooled.unlink(missing_ok=True)
-    config = linker_config_from_args(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split,
+    config = linker_config_from_args(args, top_k=args.top_k, enrich_from=tuple(args.enrich), split_multi=args.split or bool(args.set_rules),
                                      aliases_from=tuple(args.aliases))
     linker = Linker(config, dirs=dirs, progress=bar(args, "indexing"))
     print_warnings(linker.warnings)

@@ -24,6 +24,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--llm-weight", type=float, default=None, metavar="W",
                        help="weight of an LLM re-ranker's margin after this ranking (--rerank); default 0.5")
 
+    sets = rsub.add_parser("train-sets", help="learn which further concepts a term names (set rules) from "
+                                              "labelled terms with several concepts; use with link --split")
+    sets.add_argument("--vocab", default=DEFAULT_BUILTIN, help="vocabulary the pairs' concept ids belong to")
+    sets.add_argument("--pairs", action="append", required=True, metavar="FILE",
+                      help="term<TAB>concept id file (a term on several lines names several concepts), review "
+                           "project .tlproj or teacher labels .jsonl; repeatable")
+    sets.add_argument("--name", help="save under models/rankers/NAME.sets.json (default: the vocabulary's name)")
+    sets.add_argument("-o", "--output", help="save to this file instead")
+    sets.add_argument("--min-precision", type=float, default=None, metavar="P",
+                      help="a rule's least share of the labelled terms holding its text piece (default 0.6)")
+    sets.add_argument("--min-support", type=int, default=None, metavar="N",
+                      help="a rule's least number of labelled terms (default 5)")
+
 
 def train_ranking(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..labels import read_labelled_pairs
@@ -53,4 +66,25 @@ def train_ranking(args: argparse.Namespace, dirs: DataDirs) -> int:
     return 0
 
 
-COMMANDS: Commands = {"ranker": {"train": train_ranking}}
+def train_set_rules(args: argparse.Namespace, dirs: DataDirs) -> int:
+    from ..labels import read_labelled_pairs
+    from ..rerank.set_rules import DEFAULT_MIN_PRECISION, DEFAULT_MIN_SUPPORT, SetRules
+    from ..paths import safe_name
+    from ..vocab.store import VocabularyStore
+
+    refuse_for_command(args, "output", ("pairs", "vocab"), "-o")
+    vocabulary = VocabularyStore(dirs.ensure()).get(args.vocab)
+    pairs = [p for p in read_labelled_pairs(args.pairs) if p.concept_id in vocabulary]
+    rules = SetRules.learn(pairs, DEFAULT_MIN_SUPPORT if args.min_support is None else args.min_support,
+                           DEFAULT_MIN_PRECISION if args.min_precision is None else args.min_precision)
+    name = safe_name(args.name or vocabulary.info.name, "--name")
+    path = args.output or dirs.rankers / f"{name}.sets.json"
+    if not args.output:
+        dirs.rankers.mkdir(parents=True, exist_ok=True)
+    rules.save(path)
+    say(f"{len(rules)} set rules learned from {len({p.term for p in pairs})} labelled terms; saved to {path}; "
+        f"use them with link --split --set-rules {path if args.output else name}.")
+    return 0
+
+
+COMMANDS: Commands = {"ranker": {"train": train_ranking, "train-sets": train_set_rules}}

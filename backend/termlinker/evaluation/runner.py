@@ -109,6 +109,17 @@ def learn_fold_ranking(plain: Linker, train: list[MultiExample], path: str | Pat
     return ranker
 
 
+def learn_fold_set_rules(vocab: Vocabulary, train: list[MultiExample], path: str | Path,
+                         min_precision: float | None = None) -> Path:
+    """Set rules (rerank.set_rules) learned from the training folds' items, saved at ``path``."""
+    from ..rerank.set_rules import DEFAULT_MIN_PRECISION, SetRules
+
+    rules = SetRules.learn(chip_cdn_alias_pairs(train, vocab, "all"),
+                           min_precision=DEFAULT_MIN_PRECISION if min_precision is None else min_precision)
+    rules.save(path)
+    return Path(path)
+
+
 def evaluate_chip_cdn(fold: int, folds: int = 5, data_dir: str | Path | None = None, split: bool = True,
                       config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
                       progress: ProgressFn = no_progress, linker: Linker | None = None,
