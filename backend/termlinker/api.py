@@ -76,6 +76,7 @@ class LinkOptions:
     enrich_from: tuple[str, ...] = ()
     aliases_from: tuple[str, ...] = ()  # label files (gold TSV, .tlproj, teacher .jsonl) learned as synonyms
     split_multi: bool = False
+    set_rules: str | None = None  # rules naming further concepts (rerank.set_rules), a file or a saved name
 
 
 def linker_config(options: LinkOptions, dirs: DataDirs) -> LinkerConfig:
@@ -88,7 +89,7 @@ def linker_config(options: LinkOptions, dirs: DataDirs) -> LinkerConfig:
     return LinkerConfig(vocabulary=options.vocabulary, threads=options.threads, top_k=options.top_k,
                         rerank=options.rerank, reranker=reranker, encoder=encoder, ranker=ranker,
                         enrich_from=options.enrich_from, aliases=tuple(read_labelled_pairs(options.aliases_from)),
-                        split_multi=options.split_multi)
+                        split_multi=options.split_multi, set_rules=options.set_rules)
 
 
 def saved_ranking_for(dirs: DataDirs, vocabulary: str) -> str | None:
