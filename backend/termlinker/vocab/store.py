@@ -172,15 +172,17 @@ class VocabularyStore:
             fingerprint = spec.fingerprint()
             header = read_jsonl_header(self.builtin_folder / f"{spec.name}{_SUFFIX}") or {}
             fresh = header.get("fingerprint") == fingerprint
+            version = spec.version()
             return VocabularySummary(
                 name=spec.name,
                 concepts=header.get("concepts") if fresh else None,
                 names=header.get("names") if fresh else None,
-                version=spec.version(),
+                version=version,
                 builtin=True,
                 description=spec.description,
                 source=f"{spec.package} {spec.package_version()}",
-                citation=header.get("citation", "") if fresh else "",
+                # the spec knows it without loading the vocabulary (Help ▸ About shows it before any Run)
+                citation=(header.get("citation", "") if fresh else "") or spec.citation(version),
                 language=(header.get("language", "") if fresh else "") or spec.language,
             )
         except VocabularyError as exc:
