@@ -19,7 +19,7 @@ from termlinker.api import Status
 from .detail_panel import DetailPanel
 from .results_model import STATUS_LABELS, ResultsFilter, ResultsModel
 from .review_table import ReviewTable
-from .status_line import StatusLine
+from .status_line import MessageBar, StatusLine
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -36,9 +36,11 @@ def build_widgets(window: MainWindow) -> None:
     splitter.setStretchFactor(0, 0)
     splitter.setStretchFactor(1, 1)
     splitter.setStretchFactor(2, 0)
-    splitter.setSizes([250, 730, 400])
+    # At a 1280 px window the centre keeps about 700 px: the table's two name columns stay readable.
+    splitter.setSizes([200, 680, 385])
     splitter.setContentsMargins(8, 8, 8, 0)
     window.setCentralWidget(splitter)
+    window.setStatusBar(MessageBar())  # long messages elided, with the whole text as the tooltip
     window.status_line = StatusLine(window.statusBar())
 
 
@@ -119,8 +121,10 @@ def _review_pane(w: MainWindow) -> QWidget:
     w.bulk_min.setValue(w.settings.bulk_approve_min)
     w.bulk_button = QPushButton("Approve all unchecked ≥")
     w.counts_label = QLabel("")
-    # A long count line must not widen the window past a laptop screen.
+    # A long count line must not widen the window past a laptop screen; the keys are on a line of their
+    # own below the counts, and either wraps rather than being cut off in a narrow pane.
     w.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    w.counts_label.setWordWrap(True)
     w.counts_label.setToolTip("Enter approves, 1–9 approves candidate n (0 the tenth), F flags, N no match, "
                               "U undoes, Ctrl+F finds a term")
 

@@ -122,8 +122,8 @@ class ResultsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.TERM and row.comment:
             return row.comment
-        if role == Qt.ItemDataRole.ToolTipRole and column == Column.STATUS:
-            return self._display(row, column)  # "Approved (replaced)" is cut off in a narrow column
+        if role == Qt.ItemDataRole.ToolTipRole and column in (Column.STATUS, Column.CONCEPT_NAME):
+            return self._display(row, column)  # "Approved (replaced)" or a long name is cut off in a narrow column
         return None
 
     def _display(self, row: ReviewRow, column: Column) -> str:

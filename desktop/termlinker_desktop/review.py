@@ -46,7 +46,7 @@ class ReviewController:
         w.counts_label.setText(
             f"{stats.terms:,} terms · {stats.linked:,} linked · {by.get('approved', 0):,} approved · "
             f"{by.get('flagged', 0):,} flagged · {by.get('no_match', 0):,} no match · "
-            f"{by.get('unchecked', 0):,} unchecked   —   Enter approves · 1–9, 0 pick · F flag · N no match · "
+            f"{by.get('unchecked', 0):,} unchecked\nEnter approves · 1–9, 0 pick · F flag · N no match · "
             "U undo")
 
     def current_row(self) -> ReviewRow | None:

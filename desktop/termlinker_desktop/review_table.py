@@ -34,14 +34,18 @@ class ReviewTable(QTableView):
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
 
     def fit_columns(self) -> None:
+        """The term and the concept name share what the short columns leave (the concept name alone
+        stretching was squeezed to '…' at a 1280 px window, behind a 210 px term column); the short
+        columns fit their headers. A name cut short shows whole in its tooltip."""
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        widths = {Column.TERM: 210, Column.COUNT: 52, Column.CONCEPT_ID: 100, Column.CONCEPT_NAME: 200,
-                  Column.SCORE: 60, Column.RERANKED: 76, Column.STATUS: 100}
+        header.setMinimumSectionSize(40)
+        widths = {Column.COUNT: 52, Column.CONCEPT_ID: 90, Column.SCORE: 56, Column.RERANKED: 76, Column.STATUS: 96}
         for column, width in widths.items():
             self.setColumnWidth(column, width)
-        header.setSectionResizeMode(Column.CONCEPT_NAME, QHeaderView.ResizeMode.Stretch)
+        for column in (Column.TERM, Column.CONCEPT_NAME):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()

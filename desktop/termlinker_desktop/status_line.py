@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from termlinker.api import Linker, VocabularySummary
 
@@ -13,6 +15,57 @@ OFFLINE = "● Offline"
 OFFLINE_STYLE = "color: #2e7d32; font-weight: 600;"
 OFFLINE_TIP = "TermLinker runs entirely on this computer; no term leaves it."
 SENDING_STYLE = "color: #e65100; font-weight: 600;"
+
+
+class ElidedLabel(QLabel):
+    """One line that never widens its window: a text longer than the room is cut with '…', and the
+    whole text is the tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = " ".join(text.split())  # one line: messages may quote text with line breaks
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 0))
+        self.setText(shown)
+        self.setToolTip(self.full_text if shown != self.full_text else "")
+
+
+class MessageBar(QStatusBar):
+    """The status bar. Its messages (``showMessage``) go into an elided label beside the permanent part,
+    with the whole text as the tooltip: Qt's own message was cut off where the permanent part began
+    (a script warning at a 1280 px window). ``currentMessage`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = ElidedLabel()
+        self.addWidget(self.message, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clearMessage)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()
+        self.message.set_full_text(text)
+        if timeout > 0 and text:
+            self._timer.start(timeout)
+
+    def clearMessage(self) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()
+        self.message.set_full_text("")
+
+    def currentMessage(self) -> str:  # noqa: N802 - Qt's name
+        return self.message.full_text
 
 
 class StatusLine:

@@ -91,3 +91,32 @@ def test_the_chinese_vocabulary_shows_its_licence_before_any_run_loaded_it(qtbot
     combo = window.vocab_combo
     item = combo.model().item(combo.findData("icd10-zh"))
     assert item.isEnabled() and "pip" not in item.toolTip() and "GPL-3.0-or-later" in item.toolTip()
+
+
+def test_at_1280_px_the_concept_names_the_key_hint_and_a_long_warning_stay_readable(qtbot, window):
+    from termlinker_desktop.results_model import Column
+
+    window.resize(1280, 800)
+    paste_and_run(qtbot, window, "头痛\n发烧\nheadache\nfever\n")  # Chinese against English: a long warning
+    qtbot.wait(50)
+    table = window.table
+    name = table.columnWidth(Column.CONCEPT_NAME)
+    assert name >= 120 and name >= table.fontMetrics().horizontalAdvance("Diabetes mellitus") + 8, name
+    assert table.horizontalHeader().length() <= table.viewport().width(), "every column in view, no scrolling"
+    index = window.proxy.index(0, Column.CONCEPT_NAME)
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == index.data(), "a name cut short shows whole as a tooltip"
+
+    counts = window.counts_label
+    assert "U undo" in counts.text() and "unchecked" in counts.text()
+    drawn = text_rect(counts)
+    assert drawn.width() <= counts.width() and drawn.height() <= counts.height(), "the key hint is not cut off"
+
+    bar = window.statusBar()
+    warning = bar.currentMessage()
+    assert "2 of 4 terms" in warning and "likely wrong" in warning, warning
+    shown = bar.message
+    assert shown.text() == warning or (shown.text().endswith("…") and shown.toolTip() == warning), \
+        "the whole warning is readable: in full, or cut with '…' and whole in the tooltip"
+    assert shown.fontMetrics().horizontalAdvance(shown.text()) <= shown.width()
+    permanent = on_window(window, window.status_line.offline)
+    assert on_window(window, shown).right() < permanent.left(), "the message stops before the permanent part"
