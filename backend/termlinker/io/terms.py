@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -164,12 +164,15 @@ def preview_table(path: str | os.PathLike[str], sheet: str | None = None, limit:
 
 
 def read_terms(path: str | os.PathLike[str], column: str | None = None, delimiter: str | None = None,
-               header: bool | None = None, count_column: str | None = None, sheet: str | None = None) -> TermList:
+               header: bool | None = None, count_column: str | None = None, sheet: str | None = None,
+               on_bad_row: Callable[[str], None] | None = None) -> TermList:
     """Read a .txt (one term a line) or a table: .csv/.tsv/.xlsx (``column`` by name or 1-based number).
 
     ``header``: whether the table's first row names its columns; None guesses (a column given by
     name means yes). ``count_column``: a column of whole numbers saying how often each row's term
-    occurred (default: each row counts once). ``sheet``: an .xlsx sheet's name (default: the first)."""
+    occurred (default: each row counts once). ``sheet``: an .xlsx sheet's name (default: the first).
+    ``on_bad_row``: called with the message of a row that would stop the read (a missing column, a
+    count that is no whole number, NUL bytes), which is then skipped (the cluster path: reported, not fatal)."""
     path = _checked(path)
     suffix = path.suffix.lower()
     if sheet is not None and suffix != ".xlsx":
@@ -180,7 +183,7 @@ def read_terms(path: str | os.PathLike[str], column: str | None = None, delimite
         from .xlsx import xlsx_rows
 
         return _count_table(xlsx_rows(path, sheet), path, "xlsx", column, column_number, header, count_column,
-                            count_number, lenient=True)
+                            count_number, lenient=True, on_bad_row=on_bad_row)
     encoding = detect_encoding(path)
     delimiter = _delimiter(path, delimiter)
     if delimiter is None and (column is not None or header is not None or count_column is not None):
@@ -189,9 +192,9 @@ def read_terms(path: str | os.PathLike[str], column: str | None = None, delimite
     with open(path, encoding=encoding, newline="" if delimiter else None) as fh:
         if delimiter:
             result = _count_table(_csv_rows(fh, delimiter, path), path, label, column, column_number, header,
-                                  count_column, count_number, lenient=False)
+                                  count_column, count_number, lenient=False, on_bad_row=on_bad_row)
         else:
-            result = _count(((line.rstrip("\r\n"), 1) for line in fh), path, label)
+            result = _count(((line.rstrip("\r\n"), 1) for line in fh), path, label, on_bad_row)
     if label != "utf-8":
         result.warnings.append(f"{path.name} is not UTF-8; read it as {encoding}.")
     return result
@@ -215,14 +218,18 @@ def _delimiter(path: Path, given: str | None) -> str | None:
     return None
 
 
-def _count(values: Iterable[tuple[str, int]], path: Path, label: str) -> TermList:
+def _count(values: Iterable[tuple[str, int]], path: Path, label: str,
+           on_bad_row: Callable[[str], None] | None = None) -> TermList:
     """The one counting loop: distinct terms, whitespace collapsed, in first-seen order."""
     counts: dict[str, int] = {}
     lines = 0
     for value, count in values:
         lines += 1
         if looks_binary(value):  # NULs survive no text encoding: this is not a term list
-            raise _binary_error(path)
+            if on_bad_row is None:
+                raise _binary_error(path)
+            on_bad_row(f"{path}, line {lines}: holds NUL bytes")
+            continue
         term = " ".join(value.split())
         if term:
             counts[term] = counts.get(term, 0) + count
@@ -233,7 +240,7 @@ def _count(values: Iterable[tuple[str, int]], path: Path, label: str) -> TermLis
 
 def _count_table(rows: Iterator[list[str]], path: Path, label: str, column: str | None, number: int | None,
                  header: bool | None, count_column: str | None, count_number: int | None,
-                 lenient: bool) -> TermList:
+                 lenient: bool, on_bad_row: Callable[[str], None] | None = None) -> TermList:
     first = list(islice(rows, GUESS_ROWS))
     if not first:
         return _count(iter(()), path, label)
@@ -255,13 +262,20 @@ def _count_table(rows: Iterator[list[str]], path: Path, label: str, column: str 
             line += 1
             if not row or not any(cell.strip() for cell in row):
                 continue
-            if max(index, count_index or 0) >= len(row) and not lenient:
-                missing = index if index >= len(row) else count_index
-                raise InputError(f"{path}, line {line}: has {len(row)} columns, column {missing + 1} is missing.")
-            term = row[index] if index < len(row) else ""
-            yield term, 1 if count_index is None else _row_count(row, count_index, path, line)
+            try:
+                if max(index, count_index or 0) >= len(row) and not lenient:
+                    missing = index if index >= len(row) else count_index
+                    raise InputError(f"{path}, line {line}: has {len(row)} columns, column {missing + 1} is missing.")
+                term = row[index] if index < len(row) else ""
+                count = 1 if count_index is None else _row_count(row, count_index, path, line)
+            except InputError as exc:
+                if on_bad_row is None:
+                    raise
+                on_bad_row(str(exc))
+                continue
+            yield term, count
 
-    result = _count(values(), path, label)
+    result = _count(values(), path, label, on_bad_row)
     if header and column is None:
         result.warnings.append(f"took the first row of {path.name} as its header (say --no-header if it is a term)")
     return result
