@@ -229,4 +229,15 @@ __all__ = [
     "BudgetError", "Cancelled", "InputError", "OmopVocabularyError", "TermLinkerError", "VocabularyError",
     "atomic_open", "write_text",
     "is_safe_name", "saved_ranker_path", "encoder_folder",
+    # the cluster path (the scale extra), loaded on first use: importing this module never imports ray
+    "link_dataset",
 ]
+
+
+def __getattr__(name: str):
+    """``link_dataset`` (:mod:`termlinker.scale`), imported when first asked for."""
+    if name == "link_dataset":
+        from .scale.job import link_dataset
+
+        return link_dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
