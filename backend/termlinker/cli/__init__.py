@@ -18,10 +18,10 @@ import sys
 from .. import __version__
 from ..errors import TermLinkerError
 from ..paths import DataDirs
-from . import bench, distill, evaluate, link, memory, models, project, ranker, vocab
+from . import bench, distill, evaluate, link, link_cluster, memory, models, project, ranker, vocab
 from .common import Commands, Handler, add_global_options, group_dest, subcommands
 
-GROUPS = (link, evaluate, vocab, models, bench, project, memory, ranker, distill)  # in the order `termlinker -h` lists
+GROUPS = (link, link_cluster, evaluate, vocab, models, bench, project, memory, ranker, distill)  # in the order `termlinker -h` lists
 COMMANDS: Commands = {name: entry for group in GROUPS for name, entry in group.COMMANDS.items()}
 
 
