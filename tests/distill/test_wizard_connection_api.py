@@ -18,7 +18,7 @@ from termlinker.distill.errors import TeacherConfigError, TeacherError
 from termlinker.distill.teacher import TeacherConfig
 from termlinker.distill.wizard_api import check_connection
 
-from .conftest import API_KEY, TERMS, chat
+from .conftest import API_KEY, KEY_ENV, TERMS, chat, free_port
 
 
 def config(url: str, model: str = "fake-model") -> TeacherConfig:
@@ -131,3 +131,60 @@ def test_a_teacher_that_lists_its_models_is_still_connected(simulated):
     assert check.models == (teacher.model,) and teacher.requests == 0, "no chat request when /models answers"
     other = check_connection(config(url, "gpt-unknown"))
     assert other.ok and "does not list the model 'gpt-unknown'" in other.message
+
+
+# --- `termlinker distill label` checks the connection the same way, before any term is sent -----
+
+
+def recording(seen: list[bytes]) -> type[BaseHTTPRequestHandler]:
+    """A web server with no API: every GET and POST gets a 404 page; what was POSTed is kept."""
+
+    class Handler(answering(404, "text/html", b"<html><body>Not Found</body></html>")):
+        def do_POST(self) -> None:
+            seen.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.do_GET()
+
+    return Handler
+
+
+def label(home, tmp_path, vocab, url: str) -> int:
+    from termlinker.cli import main
+
+    terms = tmp_path / "terms.txt"
+    terms.write_text("\n".join(TERMS) + "\n", encoding="utf-8")
+    return main(["--home", str(home.root), "-q", "distill", "label", str(terms), "--vocab", str(vocab),
+                 "--base-url", url, "--model", "fake-model", "--api-key-env", KEY_ENV, "--top-k", "3", "--yes",
+                 "--timeout", "5", "-o", str(tmp_path / "labels.jsonl")])
+
+
+def nothing_written(tmp_path) -> bool:
+    return not (tmp_path / "labels.jsonl").exists() and not (tmp_path / "labels.labels.sqlite").exists()
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.com/v1"])
+def test_cli_label_refuses_a_base_url_that_is_not_http_in_one_line(url, key_env, home, tmp_path, tiny_vocab_path,
+                                                                   capsys):
+    assert label(home, tmp_path, tiny_vocab_path, url) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("termlinker: error:") and "is not an http(s) URL" in err, err
+    assert nothing_written(tmp_path)
+
+
+def test_cli_label_stops_at_a_server_answering_404_before_any_term_is_sent(serve_on_loopback, key_env, home,
+                                                                          tmp_path, tiny_vocab_path, capsys):
+    posted: list[bytes] = []
+    url = serve_on_loopback(recording(posted))
+    assert label(home, tmp_path, tiny_vocab_path, url) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "not an OpenAI-compatible API" in err and "HTTP 404" in err, err
+    assert len(posted) <= 1 and not any(term.encode() in body for body in posted for term in TERMS), \
+        "only the fixed test question, never a term"
+    assert nothing_written(tmp_path)
+
+
+def test_cli_label_stops_at_an_unreachable_host(key_env, home, tmp_path, tiny_vocab_path, capsys):
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    assert label(home, tmp_path, tiny_vocab_path, url) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("termlinker: error:"), err
+    assert nothing_written(tmp_path)

@@ -107,6 +107,7 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
     from ..distill.labelling import LabellingRun, check_budget, export_labels, plan_labelling
     from ..distill.teacher import TeacherClient, TeacherConfig
     from ..distill.teacher_prompt import load_teacher_prompt
+    from ..distill.wizard_api import check_connection
     from ..linker import Linker, LinkerConfig, TermCount
 
     store_path = Path(args.store) if args.store else Path(args.output).with_suffix(".labels.sqlite")
@@ -124,6 +125,15 @@ def _label(args: argparse.Namespace, dirs: DataDirs) -> int:
                            json_mode=not args.no_json_mode)
     client = TeacherClient(config)  # fails early, before any retrieval, when the key variable is unset
     terms = read_term_source(args, args.terms)
+    try:
+        # As the wizard's Test Connection: a URL that is not http(s), an unreachable host, a web page or a
+        # 404 where the API should be are one-line errors (exit 2) before any term is retrieved or sent.
+        check = check_connection(config)
+    except BaseException:
+        client.close()
+        raise
+    if check.models and config.model not in check.models:
+        print_warnings([check.message])  # some servers answer under names they do not list: go on
     linker = Linker(LinkerConfig(vocabulary=args.vocab, threads=args.threads, top_k=args.top_k), dirs=dirs,
                     progress=bar(args, "indexing"))
     results = linker.link((TermCount(t, c) for t, c in terms.counts.items()), top_k=args.top_k,
