@@ -33,7 +33,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sets.add_argument("--name", help="save under models/rankers/NAME.sets.json (default: the vocabulary's name)")
     sets.add_argument("-o", "--output", help="save to this file instead")
     sets.add_argument("--min-precision", type=float, default=None, metavar="P",
-                      help="a rule's least share of the labelled terms holding its text piece (default 0.6)")
+                      help="a rule's least share of the labelled terms holding its text piece (default 0.7)")
     sets.add_argument("--min-support", type=int, default=None, metavar="N",
                       help="a rule's least number of labelled terms (default 5)")
 
