@@ -118,6 +118,7 @@ class DetailPanel(QWidget):
         self.search_results.currentItemChanged.connect(lambda item, _old: self._show_item(item))
         self.search_results.itemDoubleClicked.connect(self._approve_item)
         self.search_results.installEventFilter(self)
+        self.search_results.setVisible(False)  # shown while there is a search: its room goes to the candidates
         self.use_button = QPushButton("Use this concept")
         self.use_button.clicked.connect(self._use_search_result)
         self.search_results.currentItemChanged.connect(lambda _item, _old: self._update_use_button())
@@ -301,8 +302,17 @@ class DetailPanel(QWidget):
         if concept.definition:
             out.append("<p><b>Definition:</b> " + html.escape(concept.definition) + "</p>")
         if concept.types:
-            out.append("<p><b>Types:</b> " + html.escape(", ".join(concept.types)) + "</p>")
+            out.append("<p><b>Types:</b> " + html.escape(", ".join(map(self._type_label, concept.types))) + "</p>")
         return "".join(out)
+
+    def _type_label(self, type_: str) -> str:
+        """A type as shown: an ontology's branch is a concept of it ('Phenotypic abnormality (HP:0000118)'),
+        anything else (a semantic type, a category) as it is."""
+        try:
+            branch = self._vocabulary.get(type_) if self._vocabulary is not None else None
+        except VocabularyError:
+            branch = None
+        return f"{branch.canonical_name} ({type_})" if branch is not None and branch.canonical_name != type_ else type_
 
     # --- actions ---------------------------------------------------------------------
 
@@ -356,6 +366,7 @@ class DetailPanel(QWidget):
 
     def _run_search(self, text: str) -> None:
         self.search_results.clear()
+        self.search_results.setVisible(bool(text.strip()))
         self._update_use_button()
         if self._vocabulary is None or not text.strip():
             return

@@ -93,6 +93,14 @@ def test_the_browser_shows_the_candidates_parents_and_children_and_a_click_goes_
     assert (row.status.value, row.concept_id, row.concept_name) == ("approved", "HP:0000001", "All")
 
 
+def test_a_branch_among_the_concepts_types_is_named(qtbot, open_window, project_path) -> None:
+    """An OBO concept's types are the top-level branches it falls under: ids a reviewer cannot read alone."""
+    window = open_window(project_path)
+    select(window, "cannot sleep")
+    assert "Types:</b> Seizure (HP:0001250)" in window.detail._concept_html("HP:0000012", "Insomnia")
+    assert "Seizure (HP:0001250)" in window.detail.concept_view.toPlainText()
+
+
 def test_the_manual_search_shows_scores_and_can_be_limited_to_a_branch(qtbot, open_window, project_path) -> None:
     window = open_window(project_path)
     select(window, "fit")

@@ -75,6 +75,19 @@ def test_the_manual_search_is_cleared_for_the_next_term(qtbot, window):
     assert window.project.row("leg pain").status is Status.UNCHECKED
 
 
+def test_the_manual_search_results_take_room_only_while_there_is_a_search(qtbot, window):
+    """An empty results list under the search box took the room the candidates and the concept's synonyms
+    and definition need (seen in the docs' screenshots): it shows only while something is searched."""
+    paste_and_run(qtbot, window, "head pain\n")
+    window.select_term("head pain")
+    detail = window.detail
+    assert not detail.search_results.isVisibleTo(detail)
+    detail.search_box.setText("insom")
+    assert detail.search_results.isVisibleTo(detail) and detail.search_results.count() >= 1
+    detail.search_box.setText("   ")
+    assert not detail.search_results.isVisibleTo(detail)
+
+
 def test_the_manual_search_stays_while_the_term_stays(qtbot, window):
     paste_and_run(qtbot, window, "head pain\n")
     window.select_term("head pain")
