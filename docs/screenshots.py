@@ -1,13 +1,16 @@
 """Screenshots of the desktop app for the README, taken under Xvfb.
 
-    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny] [--only main|wizard]
+    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny] [--only main|review|wizard]
 
 Re-runs itself inside ``xvfb-run`` with the xcb platform, links the bundled sample list
 (plus two Chinese phrases, to show CJK rendering) against HPO when its index is already
 built in the data folder, else against the tiny test vocabulary, reviews a few rows and
 saves PNGs into docs/. Settings and the project live in a temporary folder. Then it walks
 through the distillation wizard in a temporary data folder (``screenshots_wizard.py``; a
-few minutes: it really labels, fine-tunes and validates).
+few minutes: it really labels, fine-tunes and validates). The review features' shots (relations,
+further targets, the concept browser, remembered mappings, the vocabulary update check, the
+report) are taken in another temporary data folder against a small example ontology
+(``screenshots_review.py``; ``--only review`` takes just these).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="data folder (default: TERMLINKER_HOME or the user data folder)")
     parser.add_argument("--vocab", choices=("hpo", "tiny"), help="default: hpo if its index is built, else tiny")
-    parser.add_argument("--only", choices=("main", "wizard"), help="only the main window's or the wizard's shots")
+    parser.add_argument("--only", choices=("main", "review", "wizard"),
+                        help="only the main window's, the review features' or the wizard's shots")
     args = parser.parse_args()
     if os.environ.get(INNER) != "1":
         env = {**os.environ, INNER: "1", "QT_QPA_PLATFORM": "xcb"}
@@ -60,6 +64,9 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
             return True
 
     dirs = DataDirs.at(args.home).ensure()
+    if args.only in (None, "review"):  # the report's shot; Qt WebEngine must be loaded before the app
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")  # (its sandbox refuses root)
+        import PySide6.QtWebEngineWidgets  # noqa: F401
     app = create_app(sys.argv)
 
     def settle(until=lambda: True, timeout: float = 600.0) -> None:
@@ -73,9 +80,13 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    if args.only != "wizard":
+    if args.only in (None, "main"):
         shoot_main(args, tmp, dirs, settle, ShotWindow)
-    if args.only != "main":
+    if args.only in (None, "review"):
+        from screenshots_review import shoot_review
+
+        shoot_review(tmp, dirs.root, settle, save, ShotWindow)
+    if args.only in (None, "wizard"):
         from screenshots_wizard import shoot_wizard
 
         shoot_wizard(tmp, dirs.root, settle, save)
