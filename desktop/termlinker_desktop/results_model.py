@@ -6,13 +6,13 @@ The source model holds the rows as the project returned them; the proxy sorts an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from termlinker.api import ReviewRow, Status
+from termlinker.api import BulkApproval, Predicate, ReviewRow, Status
 
 STATUS_LABELS = {Status.UNCHECKED: "Unchecked", Status.APPROVED: "Approved", Status.FLAGGED: "Flagged",
                  Status.NO_MATCH: "No match"}
@@ -77,6 +77,21 @@ class ResultsModel(QAbstractTableModel):
             return
         self._rows[i] = row
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+
+    def apply_bulk(self, approval: BulkApproval) -> None:
+        """Show a bulk approval's terms approved with their best candidate, without reading the project
+        again (15,000 rows took seconds to re-read)."""
+        for change in approval.changes:
+            i = self._where.get(change.term)
+            if i is None:
+                continue
+            row = self._rows[i]
+            name = next((c.name for c in row.candidates if c.concept_id == change.approved_id), change.approved_id)
+            self._rows[i] = replace(row, status=Status.APPROVED, concept_id=change.approved_id, concept_name=name,
+                                    reviewer=approval.reviewer, decided_at=approval.decided_at,
+                                    predicate=Predicate.EXACT, extra_targets=())
+        if approval.changes and self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
 
     def row_at(self, i: int) -> ReviewRow:
         return self._rows[i]

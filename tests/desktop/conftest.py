@@ -4,6 +4,7 @@ window whose dialogs are answered by the test instead of a person."""
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from termlinker.paths import DataDirs  # noqa: E402
 from termlinker.vocab.store import VocabularyStore  # noqa: E402
@@ -90,6 +91,15 @@ class ScriptedWindow(MainWindow):
     def choose_open_file(self, title: str, file_filter: str, folder: Path | None = None) -> Path | None:
         self.folders.append(folder)
         return self.open_path
+
+    def bulk_approve(self, min_score: float) -> int:
+        """As the menu does, then waits for the background approval, as a user watching the bar would."""
+        count = super().bulk_approve(min_score)
+        deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+        while self._op is not None and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.005)
+        return count
 
 
 @pytest.fixture

@@ -73,3 +73,25 @@ def test_the_settings_dialog_edits_the_reviewer_name(qtbot, window):
     assert dialog.reviewer.text() == "" and getpass.getuser() in dialog.reviewer.placeholderText()
     dialog.reviewer.setText("  Ann Smith ")
     assert dialog.result_settings().reviewer == "Ann Smith"
+
+
+def test_the_table_after_a_bulk_approval_is_what_the_project_holds(qtbot, window, monkeypatch, dialogs):
+    paste_and_run(qtbot, window, "headache\ninsomnia\nnausea\nsomething odd\n")
+    # The table is updated from what the engine changed, not by reading every row again.
+    monkeypatch.setattr(window.project, "rows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read")))
+    approved = window.bulk_approve(0.5)  # in the background; the scripted window waits for it
+    monkeypatch.undo()
+    assert approved > 0
+    shown = [(r.term, r.status, r.concept_id, r.concept_name, r.reviewer, r.decided_at) for r in window.model.rows]
+    held = [(r.term, r.status, r.concept_id, r.concept_name, r.reviewer, r.decided_at) for r in window.project.rows()]
+    assert shown == held
+
+
+def test_a_bulk_approval_runs_in_the_background(qtbot, window, dialogs):
+    from termlinker_desktop.main_window import MainWindow
+
+    paste_and_run(qtbot, window, "headache\ninsomnia\n")
+    count = MainWindow.bulk_approve(window, 0.5)  # the window's own, not the scripted one that waits
+    assert count > 0 and window.running and window.eta_label.text().startswith(f"Approving {count}")
+    qtbot.waitUntil(lambda: window._op is None, timeout=60_000)
+    assert window.project.stats().by_status["approved"] == count

@@ -189,6 +189,7 @@ def test_file_dialogs_remember_their_folders_and_the_export_format(qtbot, window
     paste_and_run(qtbot, window, "insomnia\n")
     window.export_choice = ExportChoice("json", False, out / "mine.json")
     window.export()
+    wait_for_run(qtbot, window)  # exports run in the background
     assert (out / "mine.json").exists()
     assert window.export_dialog().choice().fmt == "json"
     assert window.projects.export_suggestion(ExportChoice("json", True)) == out / "p-json.json"

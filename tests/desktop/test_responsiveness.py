@@ -40,3 +40,20 @@ def test_cancel_stops_the_run_and_keeps_finished_batches(qtbot, window, dialogs)
     assert dialogs.errors == [], "cancelling is not an error"
     assert "Cancelled" in window.eta_label.text()
     assert window.run_button.isEnabled()
+
+
+def test_an_export_runs_in_the_background_and_says_what_it_left_out(qtbot, window, tmp_path):
+    from termlinker_desktop.export_dialog import ExportChoice
+
+    window.paste_box.setPlainText("\n".join(f"pain number {i} in my head" for i in range(2000)))
+    window.run()
+    wait_for_run(qtbot, window)
+    out = tmp_path / "all.csv"
+    window.export_choice = ExportChoice("csv", approved_only=False, path=out)
+    window.export()
+    assert window.running, "export() returns at once; the file is written in the background"
+    assert window.eta_label.text().startswith("Exporting csv")
+    wait_for_run(qtbot, window)
+    assert out.read_text(encoding="utf-8").count("\n") == 2001
+    assert "Exported 2,000 terms" in window.statusBar().currentMessage()
+    assert window.eta_label.text() == ""

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from termlinker_desktop.export_dialog import ExportChoice
 
-from .conftest import paste_and_run
+from .conftest import paste_and_run, wait_for_run
 
 
 def type_comment(qtbot, window, text: str) -> None:
@@ -34,6 +34,7 @@ def test_clearing_a_comment_clears_it_in_the_project_and_the_export(qtbot, windo
     out = tmp_path / "all.csv"
     window.export_choice = ExportChoice("csv", approved_only=False, path=out)
     window.export()
+    wait_for_run(qtbot, window)  # exports run in the background
     with open(out, encoding="utf-8") as fh:
         assert {r["term"]: r["comment"] for r in csv.DictReader(fh)} == {"headache": "", "insomnia": ""}
 

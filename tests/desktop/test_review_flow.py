@@ -11,7 +11,7 @@ from termlinker.project import Project, Status
 from termlinker_desktop.export_dialog import ExportChoice
 from termlinker_desktop.results_model import Column
 
-from .conftest import paste_and_run
+from .conftest import paste_and_run, wait_for_run
 
 TERMS = "headache\ncan't sleep\nheadache\nmy legs hurt\n"
 
@@ -37,6 +37,7 @@ def test_paste_run_approve_export(qtbot, window, tmp_path, dialogs):
     out = tmp_path / "approved.csv"
     window.export_choice = ExportChoice("csv", approved_only=True, path=out)
     window.export()
+    wait_for_run(qtbot, window)  # exports run in the background
     with open(out, encoding="utf-8") as fh:
         exported = list(csv.DictReader(fh))
     assert [(r["term"], r["status"], r["concept_id"]) for r in exported] == [("headache", "approved", "T:001")]
@@ -47,6 +48,7 @@ def test_every_export_format_is_written_by_the_engine(qtbot, window, dialogs, tm
     for fmt, name in (("json", "all.json"), ("fhir", "map.json"), ("omop", "omop.csv")):
         window.export_choice = ExportChoice(fmt, approved_only=False, path=tmp_path / name)
         window.export()
+        wait_for_run(qtbot, window)  # exports run in the background
     assert len(json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))["mappings"]) == 3
     assert json.loads((tmp_path / "map.json").read_text(encoding="utf-8"))["resourceType"] == "ConceptMap"
     # OMOP needs target concept_ids: a vocabulary that is not an Athena import is refused, nothing written.

@@ -12,7 +12,7 @@ from termlinker.api import Predicate
 from termlinker_desktop.detail_panel import PREDICATE_LABELS
 from termlinker_desktop.export_dialog import ExportChoice
 
-from .conftest import paste_and_run
+from .conftest import paste_and_run, wait_for_run
 
 
 def choose_relation(qtbot, window, predicate: Predicate) -> None:
@@ -76,6 +76,7 @@ def test_a_further_target_is_added_listed_and_removed(qtbot, window, tmp_path):
     out = tmp_path / "map.json"
     window.export_choice = ExportChoice("json", approved_only=True, path=out)
     window.export()
+    wait_for_run(qtbot, window)  # exports run in the background
     mapping = json.loads(out.read_text(encoding="utf-8"))["mappings"][0]
     assert [t["predicate"] for t in mapping["targets"]] == ["exact", "narrow"]
 

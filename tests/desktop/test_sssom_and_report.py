@@ -6,7 +6,7 @@ from __future__ import annotations
 from termlinker.project import Status
 from termlinker_desktop.export_dialog import FORMATS, ExportChoice, ExportDialog
 
-from .conftest import paste_and_run
+from .conftest import paste_and_run, wait_for_run
 from .test_menus import menu_action
 
 
@@ -33,6 +33,7 @@ def test_export_sssom_from_the_window(qtbot, window, dialogs, tmp_path):
     out = tmp_path / "map.sssom.tsv"
     window.export_choice = ExportChoice("sssom", approved_only=False, path=out)
     window.export()
+    wait_for_run(qtbot, window)  # exports run in the background
     assert dialogs.errors == []
     text = out.read_text(encoding="utf-8")
     assert text.startswith("#curie_map:")

@@ -502,7 +502,9 @@ class Project:
             rows = schema.bulk_approvable(self._conn, float(min_score))
             for tid, cid, cname, term in rows:
                 status, old_id, old_name, comment, _who = schema.get_decision(self._conn, tid)
-                schema.write_decision(self._conn, tid, Status.APPROVED.value, cid, cname, comment, reviewer, now)
+                # An unchecked term has no relation but exact and no further targets (decide drops them).
+                schema.write_decision(self._conn, tid, Status.APPROVED.value, cid, cname, comment, reviewer, now,
+                                      predicate="exact", extra=[])
                 changes.append(BulkChange(term, Status(status), old_id, old_name, cid))
             self._touch()
         return BulkApproval(float(min_score), reviewer, now, tuple(changes))
@@ -573,7 +575,7 @@ def _row(raw: tuple, cands: list[tuple], extra: list[tuple] = (), remembered: li
      predicate) = raw
     return ReviewRow(
         term=term, count=count, position=_tid, linked=bool(linked), reranked=bool(reranked), no_match=bool(no_match),
-        candidates=tuple(Candidate(c[0], c[1], c[2], c[3], c[4], bool(c[5])) for c in cands),
+        candidates=tuple([Candidate(*c[:5], c[5] == 1) for c in cands]),
         status=Status(status), concept_id=cid, concept_name=cname, comment=comment, reviewer=reviewer,
         decided_at=decided_at, warnings=tuple(w for w in warnings.split("\n") if w),
         predicate=Predicate(predicate), extra_targets=tuple(Target(t[0], t[1], Predicate(t[2])) for t in extra),

@@ -337,8 +337,11 @@ def _per_term(conn: sqlite3.Connection, sql: str, tids: Iterable[int] | None) ->
             continue
         else:
             rows = conn.execute(sql.format(f"WHERE term_id IN ({','.join('?' * len(chunk))})"), chunk)
-        for tid, *rest in rows:
-            out.setdefault(tid, []).append(tuple(rest))
+        for row in rows:  # a 15,000-term project reads 150,000 candidates here: kept lean
+            found = out.get(row[0])
+            if found is None:
+                out[row[0]] = found = []
+            found.append(row[1:])
     return out
 
 
@@ -418,7 +421,9 @@ def write_decision(conn: sqlite3.Connection, tid: int, status: str, concept_id: 
         conn.execute("DELETE FROM extra_targets WHERE term_id = ?", (tid,))
         conn.executemany("INSERT INTO extra_targets(term_id, position, concept_id, concept_name, predicate) "
                          "VALUES (?, ?, ?, ?, ?)", [(tid, i, *target) for i, target in enumerate(extra)])
-    now_extra = [list(t) for t in extra_targets_of(conn, [tid]).get(tid, [])]
+        now_extra = [list(t) for t in extra]
+    else:
+        now_extra = [list(t) for t in extra_targets_of(conn, [tid]).get(tid, [])]
     values = (status, concept_id, concept_name, comment, reviewer, decided_at, predicate)
     conn.execute("UPDATE decisions SET status = ?, concept_id = ?, concept_name = ?, comment = ?, reviewer = ?, "
                  "decided_at = ?, predicate = ? WHERE term_id = ?", (*values, tid))
