@@ -9,7 +9,9 @@ product links (int8 encoder + lexical channel, top 10 over the 1,036 AAP concept
 2. + learned aliases: each labelled phrase becomes a synonym of its concept (``link --aliases``);
 3. on ``--train-folds`` only (training costs minutes per fold on 2 cores): the encoder fine-tuned on
    the same labels with the shipped recipe (``learn_retriever``; ``--epochs`` caps the passes), alone
-   and with the aliases.
+   and with the aliases (``--reuse`` takes an encoder of that name already in the data folder);
+4. with ``--ranking``: a ranking learned from the same labels (``learn_ranking`` over the linker
+   without aliases, as the product learns it) on top of the aliases, over each retriever.
 The validation split is scored too; nothing here chooses a setting, so the test split only reports.
 """
 
@@ -21,7 +23,6 @@ import time
 from dataclasses import replace
 
 from bench_common import folds as parse_folds
-from termlinker.labels import LabelledPair
 from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_retriever import RetrieverTrainConfig
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
@@ -41,6 +42,18 @@ def scores(linker: Linker, fold: int, args) -> dict:
     return out
 
 
+def ranked(plain_linker: Linker, config: LinkerConfig, learned, pairs, dirs: DataDirs, name: str, row: dict) -> Linker:
+    """A ranking learned from ``pairs`` over ``plain_linker`` (no aliases), used on top of the aliases."""
+    from termlinker.rerank.feature_ranker import saved_ranker_path
+    from termlinker.rerank.learn_ranking import learn_ranking
+
+    began = time.monotonic()
+    path = saved_ranker_path(dirs, name)
+    learn_ranking(plain_linker, pairs).save(path)
+    row["timings_s"][f"ranking {name}"] = round(time.monotonic() - began, 1)
+    return Linker(replace(config, ranker=str(path)), dirs=dirs, vocabulary=learned)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default="../shared/data")
@@ -48,6 +61,8 @@ def main() -> None:
     parser.add_argument("--train-folds", default="0-2", help="folds where the encoder is fine-tuned too ('' for none)")
     parser.add_argument("--epochs", type=int, default=1, help="the most passes over the labels (recipe: 5)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true", help="use a fine-tuned encoder already saved under its name")
+    parser.add_argument("--ranking", action="store_true", help="also: + a ranking learned from the labels")
     parser.add_argument("--json", default="bench-aap-full-labels.json")
     args = parser.parse_args()
     dirs = DataDirs.default().ensure()
@@ -61,16 +76,26 @@ def main() -> None:
         variants = {"zero-shot": Linker(plain, dirs=dirs, vocabulary=vocab),
                     "+ aliases": Linker(plain, dirs=dirs, vocabulary=learned)}
         row = {"fold": fold, "labels": len(train), "timings_s": {}}
+        pairs = [LabelledPair(e.term, e.gold, "gold") for e in train]
+        if args.ranking:
+            variants["+ aliases + ranking"] = ranked(variants["zero-shot"], plain, learned, pairs, dirs,
+                                                     f"aap-full-f{fold}-zero-shot", row)
         if fold in train_folds:
             began = time.monotonic()
-            config = RetrieverTrainConfig(epochs=args.epochs, threads=args.threads)
-            report = learn_retriever([LabelledPair(e.term, e.gold, "gold") for e in train], variants["zero-shot"], dirs,
-                                     f"aap-full-f{fold}-e{args.epochs}", config)
-            row["timings_s"]["fine_tune"] = round(time.monotonic() - began, 1)
-            row["pairs"], row["steps"] = report.pairs, report.steps
-            tuned = replace(plain, encoder=report.name)
+            name = f"aap-full-f{fold}-e{args.epochs}"
+            if args.reuse and (dirs.encoders / name).is_dir():
+                row["timings_s"]["fine_tune"] = "reused"
+            else:
+                config = RetrieverTrainConfig(epochs=args.epochs, threads=args.threads)
+                report = learn_retriever(pairs, variants["zero-shot"], dirs, name, config)
+                row["timings_s"]["fine_tune"] = round(time.monotonic() - began, 1)
+                row["pairs"], row["steps"] = report.pairs, report.steps
+            tuned = replace(plain, encoder=name)
             variants["fine-tuned"] = Linker(tuned, dirs=dirs, vocabulary=vocab)
             variants["fine-tuned + aliases"] = Linker(tuned, dirs=dirs, vocabulary=learned)
+            if args.ranking:
+                variants["fine-tuned + aliases + ranking"] = ranked(variants["fine-tuned"], tuned, learned, pairs, dirs,
+                                                                    f"aap-full-f{fold}-tuned", row)
         row["scores"] = {name: scores(linker, fold, args) for name, linker in variants.items()}
         rows.append(row)
         print(json.dumps(row), flush=True)
