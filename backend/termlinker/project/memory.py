@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from .. import sqlite_guard
 from ..errors import InputError, StorageError
 from ..text import normalise
 from .model import Predicate, Remembered, Status
+from .schema import transaction
 
 if TYPE_CHECKING:
     from ..paths import DataDirs
@@ -102,16 +102,6 @@ class MappingMemory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # --- reading ---------------------------------------------------------------------
 
@@ -188,11 +178,11 @@ class MappingMemory:
 
     def forget(self, vocabulary: str, origin: str) -> int:
         """Forget what one origin ("project x.tlproj", "file y.tsv") gave; returns how many."""
-        with self._transaction() as db:
+        with transaction(self._db) as db:
             return db.execute("DELETE FROM mappings WHERE vocabulary = ? AND origin = ?", (vocabulary, origin)).rowcount
 
     def _replace(self, vocabulary: str, source: str, rows: list[tuple]) -> int:
-        with self._transaction() as db:
+        with transaction(self._db) as db:
             db.execute("DELETE FROM mappings WHERE vocabulary = ? AND source = ?", (vocabulary, source))
             db.executemany("INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [r for r in rows if r[1]])
