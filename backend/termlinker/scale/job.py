@@ -176,8 +176,11 @@ def _link(ds, rows: int, config: LinkerConfig, dirs: DataDirs, job_key: str, wor
     crash = os.environ.get(CRASH_ONCE_ENV) or None
     # Ray Data's actor pools restart a dead actor and retry its calls without limit (max_restarts=-1,
     # max_task_retries=-1 are its defaults); a retried part is linked again and saved under the same key.
+    # One part in flight per actor: a part is seconds to minutes of work, so a free actor should take the
+    # next one rather than parts queue up behind a busy actor (Ray's default queues four).
+    pool = ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1)
     return shuffled.map_batches(
-        LinkActor, batch_size=None, batch_format="pyarrow", compute=ActorPoolStrategy(size=workers), num_cpus=threads,
+        LinkActor, batch_size=None, batch_format="pyarrow", compute=pool, num_cpus=threads,
         fn_constructor_kwargs={"config": config, "home": str(dirs.root), "job_key": job_key,
                                "work_dir": str(work_dir) if work_dir else None, "manifest_only": manifest_only,
                                "crash_marker": crash}), parts
