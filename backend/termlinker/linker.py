@@ -158,7 +158,7 @@ class Linker:
         if self.config.threads and rc.threads != self.config.threads:
             rc = replace(rc, threads=self.config.threads)
         try:
-            return Reranker.open(rc, self.dirs)
+            return Reranker.open(rc, self.dirs, self.vocabulary.info.language)
         except ModelError as exc:
             self.warnings.append(f"re-ranking is off, results are retriever-only: {exc}")
             return None

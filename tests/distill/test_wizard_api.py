@@ -191,6 +191,22 @@ def test_fine_tune_validate_and_discard_leave_the_active_model_alone(tiny_linker
     assert name not in history
 
 
+def test_the_wizard_activates_for_the_validated_language_and_discard_waits_for_its_rollback(home, tmp_path):
+    from termlinker.distill.wizard_api import activate
+
+    model = tmp_path / "zh.gguf"
+    model.write_bytes(b"GGUF" + bytes(32))
+    registry = RerankerRegistry(home)
+    registry.register("wiz-zh", model, "Gemma 3 270M")
+    activate(home, "wiz-zh", "zh")
+    assert registry.active_name("zh") == "wiz-zh" and registry.active_name() == DEFAULT_RERANKER
+    with pytest.raises(ModelError, match="rollback --language zh"):
+        discard(home, "wiz-zh")
+    registry.rollback("zh")
+    discard(home, "wiz-zh")
+    assert "wiz-zh" not in registry.models()
+
+
 # --- a learned ranking from the labels -------------------------------------------------------------------
 
 def test_the_teachers_labels_and_the_corrections_teach_a_ranking_saved_for_the_vocabulary(tiny_linker, home):

@@ -81,3 +81,47 @@ def test_remove_forgets_a_model_but_never_the_active_one_or_a_builtin(tmp_path):
     registry.remove("a")
     assert "a" not in registry.models() and registry.active_name() == "b"
     registry.remove("a")  # already gone: nothing to do
+
+
+def test_a_language_can_have_its_own_active_model_and_others_keep_the_one_for_all(registry, model_file, tmp_path):
+    other = tmp_path / "zh.gguf"
+    other.write_bytes(b"GGUF" + b"\3" * 64)
+    registry.register("for-all", model_file, "SmolLM2")
+    registry.register("zh-diagnoses", other, "Gemma 3 270M")
+    registry.activate("for-all")
+    registry.activate("zh-diagnoses", language="zh-CN")
+    assert registry.active_name() == "for-all"
+    assert registry.active_name("en") == "for-all" and registry.active_name("de") == "for-all"
+    assert registry.active_name("zh") == "zh-diagnoses" and registry.resolve(language="zh").path == str(other)
+    assert registry.language_actives() == {"zh": "zh-diagnoses"}
+    registry.activate("for-all", language="en")  # English has no model of its own: it is the one for all
+    assert registry.language_actives() == {"zh": "zh-diagnoses"}
+
+
+def test_a_language_rolls_back_on_its_own_to_the_model_for_all(registry, model_file):
+    registry.register("zh-v1", model_file, "Gemma 3 270M")
+    registry.activate("zh-v1", language="zh")
+    assert registry.rollback("zh") == DEFAULT_RERANKER  # no model of its own any more: the one for all
+    assert registry.language_actives() == {}
+    with pytest.raises(ModelError, match="'zh' vocabularies"):
+        registry.rollback("zh")
+    with pytest.raises(ModelError, match="no earlier"):
+        registry.rollback()  # the model for all was never changed
+
+
+def test_a_model_active_for_a_language_cannot_be_removed(registry, model_file):
+    registry.register("zh-v1", model_file, "Gemma 3 270M")
+    registry.activate("zh-v1", language="zh")
+    with pytest.raises(ModelError, match="rollback --language zh"):
+        registry.remove("zh-v1")
+
+
+def test_a_registry_written_before_languages_existed_still_loads(registry, model_file):
+    registry.register("v1", model_file, "SmolLM2", activate=True)
+    state = json.loads(registry.file.read_text())
+    del state["languages"]
+    registry.file.write_text(json.dumps(state))
+    assert registry.active_name("zh") == "v1"
+    registry.file.write_text(json.dumps({**state, "languages": {"zh": "v1"}}))
+    with pytest.raises(ModelError, match="unreadable"):
+        registry.active_name()

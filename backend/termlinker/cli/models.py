@@ -12,7 +12,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     msub = add_group(sub, "models", help="prepare and list models")
     mprep = msub.add_parser("prepare", help="export the default encoder to ONNX (needs torch once)")
     mprep.add_argument("--force", action="store_true")
-    msub.add_parser("list", help="installed encoders and re-rankers (* = active re-ranker)")
+    msub.add_parser("list", help="installed encoders and re-rankers (* = active re-ranker; [zh] = active for zh)")
     mreg = msub.add_parser("register", help="register a GGUF re-ranker (its sha256 is recorded)")
     mreg.add_argument("name")
     mreg.add_argument("path")
@@ -23,7 +23,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     mreg.add_argument("--activate", action="store_true")
     mact = msub.add_parser("activate", help="make a re-ranker the one --rerank uses")
     mact.add_argument("name")
-    msub.add_parser("rollback", help="re-activate the re-ranker that was active before")
+    mact.add_argument("--language", metavar="LANG",
+                      help="only for vocabularies of this language (e.g. zh); others keep theirs")
+    mroll = msub.add_parser("rollback", help="re-activate the re-ranker that was active before")
+    mroll.add_argument("--language", metavar="LANG", help="roll back the re-ranker of this language's vocabularies")
 
 
 def prepare(args: argparse.Namespace, dirs: DataDirs) -> int:
@@ -46,9 +49,11 @@ def list_models(args: argparse.Namespace, dirs: DataDirs) -> int:
         print(folder.parent.name, folder.parent)
     registry = RerankerRegistry(dirs)
     active = registry.active_name()
+    languages = registry.language_actives()
     for name, model in sorted(registry.models().items()):
         mark = "*" if name == active else " "
-        print(f"{mark} re-ranker {name} ({model.base_model}, prompt {model.prompt_version}) {model.path}"
+        own = "".join(f" [{key}]" for key, chosen in languages.items() if chosen == name)
+        print(f"{mark} re-ranker {name}{own} ({model.base_model}, prompt {model.prompt_version}) {model.path}"
               + (f" + LoRA adapter {model.adapter}" if model.adapter else ""))
     return 0
 
@@ -69,13 +74,20 @@ def register(args: argparse.Namespace, dirs: DataDirs) -> int:
 
 
 def activate(args: argparse.Namespace, dirs: DataDirs) -> int:
-    _registry(dirs).activate(args.name)
-    print(f"active re-ranker: {args.name}")
+    from ..rerank.registry import language_key
+
+    key = language_key(args.language)
+    _registry(dirs).activate(args.name, key)
+    print(f"active re-ranker{f' for {key!r} vocabularies' if key else ''}: {args.name}")
     return 0
 
 
 def rollback(args: argparse.Namespace, dirs: DataDirs) -> int:
-    print(f"rolled back; active re-ranker: {_registry(dirs).rollback()}")
+    from ..rerank.registry import language_key
+
+    key = language_key(args.language)
+    name = _registry(dirs).rollback(key)
+    print(f"rolled back; active re-ranker{f' for {key!r} vocabularies' if key else ''}: {name}")
     return 0
 
 

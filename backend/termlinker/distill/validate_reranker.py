@@ -20,7 +20,7 @@ from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..rerank.calibration import Calibration, calibrate
 from ..rerank.prompt import load_template
-from ..rerank.registry import RerankerModel, RerankerRegistry
+from ..rerank.registry import RerankerModel, RerankerRegistry, language_key
 from ..rerank.scorer import LlamaScorer, ScorerConfig
 from ..types import Candidate
 from ..vocab.model import Vocabulary
@@ -46,6 +46,7 @@ class ValidationReport:
     registered: RerankerModel | None = None
     activated: bool = False
     warnings: list[str] = field(default_factory=list)
+    language: str | None = None  # the vocabulary language it was compared and activated for (None: all)
 
     def lines(self) -> list[str]:
         out = [f"validation: {self.terms} held-out terms",
@@ -53,12 +54,14 @@ class ValidationReport:
                self.current.reranked.line(f"{self.current_name}"[:14])]
         for c in self.candidates:
             out.append(c.calibration.reranked.line(f"new {c.label}"[:14]) + f", {c.terms_per_s:.1f} terms/s")
+        where, flag = (f" for {self.language!r} vocabularies", f" --language {self.language}") if self.language else ("", "")
         if self.activated and self.registered:
-            out.append(f"activated {self.registered.name} ({self.chosen.label}); "
-                       "`termlinker models rollback` restores the previous re-ranker")
+            out.append(f"activated {self.registered.name} ({self.chosen.label}){where}; "
+                       f"`termlinker models rollback{flag}` restores the previous re-ranker")
         elif self.registered:
             out.append(f"registered {self.registered.name} ({self.chosen.label}); not activated: "
-                       f"{self.current_name} stays active (activate by hand with `termlinker models activate`)")
+                       f"{self.current_name} stays active{where} (activate by hand with "
+                       f"`termlinker models activate {self.registered.name}{flag}`)")
         return out
 
 
@@ -98,7 +101,8 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
         raise InputError(f"{dataset_dir} has no validation terms, so the new re-ranker cannot be compared with the "
                          "current one. Build the data with a validation share (--val-share 0.1) and more labels.")
     registry = RerankerRegistry(dirs)
-    current = registry.resolve(None)
+    language = vocab.info.language  # compared with, and activated for, this language's vocabularies
+    current = registry.resolve(None, language)
     linker = Linker(LinkerConfig(vocabulary=vocab.info.name, encoder=encoder, threads=threads), dirs=dirs,
                     vocabulary=vocab)
     terms = [r["term"] for r in rows]
@@ -129,9 +133,11 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
               "val_terms": float(len(terms)), "val_terms_per_s": round(best.terms_per_s, 2)}
     model, adapter = (base_path, best.path) if best.label == ADAPTER else (best.path, None)
     report.registered = registry.register(name, model, base_model, prompt_version, scores=scores,
-                                          rules=asdict(best.calibration.rules), activate=activate and better,
-                                          adapter=adapter)
+                                          rules=asdict(best.calibration.rules), adapter=adapter)
+    if activate and better:
+        registry.activate(name, language)
     report.activated = activate and better
+    report.language = language_key(language)
     if not better:
         report.warnings.append(f"{name} is not better than {current.name} on validation: registered, not activated")
     return report

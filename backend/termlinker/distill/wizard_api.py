@@ -381,10 +381,12 @@ def learn_ranking_from_labels(records: Iterable[LabelRecord], corrections: Mappi
     return ranker, path
 
 
-def activate(dirs: DataDirs, name: str) -> None:
+def activate(dirs: DataDirs, name: str, language: str | None = None) -> None:
+    """Activate ``name`` for every vocabulary, or for ``language``'s (that of the vocabulary it was
+    validated on: ValidationReport.language)."""
     from ..rerank.registry import RerankerRegistry
 
-    RerankerRegistry(dirs).activate(name)
+    RerankerRegistry(dirs).activate(name, language)
 
 
 def discard(dirs: DataDirs, name: str, encoder_name: str | None = None) -> None:
@@ -398,6 +400,10 @@ def discard(dirs: DataDirs, name: str, encoder_name: str | None = None) -> None:
     if registry.active_name() == name:
         raise ModelError(f"{name!r} is the active re-ranker. Roll back to the previous one first "
                          "(`termlinker models rollback`), then discard it.")
+    for language, active in registry.language_actives().items():
+        if active == name:
+            raise ModelError(f"{name!r} is the active re-ranker for {language!r} vocabularies. Roll back first "
+                             f"(`termlinker models rollback --language {language}`), then discard it.")
     # Every folder is named (and each name checked) before anything is deleted.
     folders = [output_folder(dirs, name), work_folder(dirs, name)]
     if encoder_name:

@@ -6,6 +6,11 @@ registration is refused. Built-in models (shipped in Python packages) need no en
 
 A model may be a base GGUF plus a LoRA adapter GGUF that llama.cpp applies over it (a
 distilled re-ranker exported as an adapter); both files' checksums are recorded and checked.
+
+One model is active for every vocabulary; a language may have its own (``activate(name,
+language="zh")``), which its vocabularies use instead: a re-ranker distilled on Chinese diagnoses
+must not take over English patient phrases, nor the English-only default Chinese ones. English (or
+an unstated language) always uses the model active for all.
 """
 
 from __future__ import annotations
@@ -46,6 +51,13 @@ class RerankerModel:
     builtin: bool = False
     adapter: str | None = None  # a LoRA adapter GGUF applied over ``path``
     adapter_sha256: str | None = None
+
+
+def language_key(language: str | None) -> str | None:
+    """The registry's key for a vocabulary language, its primary subtag ("zh-CN" -> "zh"); None for
+    English or an unstated language, which use the model active for every vocabulary."""
+    primary = (language or "").replace("_", "-").split("-")[0].strip().lower()
+    return None if primary in ("", "en", "und") else primary
 
 
 def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
@@ -124,7 +136,7 @@ class RerankerRegistry:
 
     def _load(self) -> dict:
         if not self.file.exists():
-            return {"active": None, "history": [], "models": {}}
+            return {"active": None, "history": [], "models": {}, "languages": {}}
         try:
             state = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, RecursionError, ValueError) as exc:
@@ -132,6 +144,7 @@ class RerankerRegistry:
         problem = _state_problem(state)
         if problem:
             raise self._unreadable(problem)
+        state.setdefault("languages", {})  # registries written before per-language models
         return state
 
     def _unreadable(self, why: str) -> ModelError:
@@ -144,8 +157,15 @@ class RerankerRegistry:
             out[name] = RerankerModel(**raw)
         return out
 
-    def active_name(self) -> str:
-        return self._load()["active"] or DEFAULT_RERANKER
+    def active_name(self, language: str | None = None) -> str:
+        """The model a vocabulary of ``language`` uses: its language's own, else the one for all."""
+        state = self._load()
+        own = state["languages"].get(language_key(language) or "", {}).get("active")
+        return own or state["active"] or DEFAULT_RERANKER
+
+    def language_actives(self) -> dict[str, str]:
+        """Languages with a model of their own: language key -> model name."""
+        return {key: entry["active"] for key, entry in sorted(self._load()["languages"].items()) if entry.get("active")}
 
     def get(self, name: str) -> RerankerModel:
         models = self.models()
@@ -155,12 +175,13 @@ class RerankerRegistry:
                              "the model first.")
         return models[name]
 
-    def resolve(self, name_or_path: str | None = None) -> RerankerModel:
-        """The model to load: a registered name, a .gguf path, or (None) the active model; checksum verified."""
+    def resolve(self, name_or_path: str | None = None, language: str | None = None) -> RerankerModel:
+        """The model to load: a registered name, a .gguf path, or (None) the model active for
+        ``language``; checksum verified."""
         if is_model_file(name_or_path):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
-        model = self.get(name_or_path or self.active_name())
+        model = self.get(name_or_path or self.active_name(language))
         if _assembled_here(model):
             return ensure_assembled(model)  # it checks the file's sha256 itself: hashing 240 MB once is enough
         return verify_model_files(model)
@@ -189,13 +210,22 @@ class RerankerRegistry:
             self.activate(name)
         return model
 
-    def activate(self, name: str) -> None:
+    def activate(self, name: str, language: str | None = None) -> None:
+        """Make ``name`` the model for every vocabulary, or (``language``, not English) for that
+        language's vocabularies only; rollback restores the one before, per language."""
         self.get(name)
         state = self._load()
-        current = state["active"] or DEFAULT_RERANKER
-        if current != name:
-            state["history"].append(current)
-        state["active"] = name
+        key = language_key(language)
+        if key is None:
+            current = state["active"] or DEFAULT_RERANKER
+            if current != name:
+                state["history"].append(current)
+            state["active"] = name
+        else:
+            entry = state["languages"].setdefault(key, {"active": None, "history": []})
+            if entry["active"] != name:
+                entry["history"].append(entry["active"] or "")  # "": back to the model for all
+            entry["active"] = name
         self._save(state)
 
     def remove(self, name: str) -> None:
@@ -205,19 +235,29 @@ class RerankerRegistry:
             raise ModelError(f"{name!r} is a built-in re-ranker and cannot be removed.")
         if (state["active"] or DEFAULT_RERANKER) == name:
             raise ModelError(f"{name!r} is the active re-ranker: activate another one (or roll back) first.")
+        for key, entry in state["languages"].items():
+            if entry.get("active") == name:
+                raise ModelError(f"{name!r} is the active re-ranker for {key!r} vocabularies: roll back "
+                                 f"(`termlinker models rollback --language {key}`) first.")
         if state["models"].pop(name, None) is None:
             return
         state["history"] = [n for n in state["history"] if n != name]
+        for entry in state["languages"].values():
+            entry["history"] = [n for n in entry["history"] if n != name]
         self._save(state)
 
-    def rollback(self) -> str:
-        """Re-activate the model that was active before the current one; returns its name."""
+    def rollback(self, language: str | None = None) -> str:
+        """Re-activate the model that was active before the current one (for ``language``'s
+        vocabularies when given); returns the name now in use for them."""
         state = self._load()
-        if not state["history"]:
-            raise ModelError("There is no earlier re-ranker to roll back to.")
-        state["active"] = state["history"].pop()
+        key = language_key(language)
+        entry = state if key is None else state["languages"].get(key, {"active": None, "history": []})
+        if not entry["history"]:
+            where = "" if key is None else f" for {key!r} vocabularies"
+            raise ModelError(f"There is no earlier re-ranker{where} to roll back to.")
+        entry["active"] = entry["history"].pop() or None
         self._save(state)
-        return state["active"]
+        return self.active_name(language)
 
     def _save(self, state: dict) -> None:
         write_text(self.file, json.dumps(state, indent=2))
@@ -235,6 +275,14 @@ def _state_problem(state: object) -> str:
         return "'history' must be a list of model names"
     if not isinstance(models, dict):
         return "'models' must be an object"
+    languages = state.get("languages", {})
+    if not isinstance(languages, dict):
+        return "'languages' must be an object"
+    for key, entry in languages.items():
+        if (not isinstance(entry, dict) or not isinstance(entry.get("active"), (str, type(None)))
+                or not isinstance(entry.get("history"), list)
+                or not all(isinstance(n, str) for n in entry["history"])):
+            return f"'languages' {key!r}: needs 'active' (a name or null) and 'history' (a list of names)"
     for name, raw in models.items():
         try:
             model = RerankerModel(**raw)

@@ -249,13 +249,15 @@ class ValidationPage(QWizardPage):
     def activate(self) -> None:
         ctx = self.ctx
         try:
-            activate(ctx.dirs, ctx.fine_tune.name)
+            language = ctx.validation.language if ctx.validation is not None else None
+            activate(ctx.dirs, ctx.fine_tune.name, language)
         except TermLinkerError as exc:
             self.outcome.setStyleSheet(ERROR_STYLE)
             self.outcome.setText(str(exc))
             return
-        self._decide(f"{ctx.fine_tune.name} is now the active re-ranker. Turn re-ranking on in File ▸ Settings "
-                     "to use it; `termlinker models rollback` restores the previous one.")
+        where, flag = (f" for {language!r} vocabularies", f" --language {language}") if language else ("", "")
+        self._decide(f"{ctx.fine_tune.name} is now the active re-ranker{where}. Turn re-ranking on in File ▸ Settings "
+                     f"to use it; `termlinker models rollback{flag}` restores the previous one.")
 
     def discard(self) -> None:
         ctx = self.ctx
