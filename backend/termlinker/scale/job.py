@@ -133,7 +133,8 @@ def prepare(config: LinkerConfig, dirs: DataDirs) -> str:
         from ..rerank.registry import RerankerRegistry
 
         try:
-            reranker = repr(RerankerRegistry(dirs).resolve(config.reranker.model))
+            reranker = repr(RerankerRegistry(dirs).for_vocabulary(config.reranker.model,
+                                                                  linker.vocabulary.info.language))
         except TermLinkerError as exc:  # the actors fall back to the retriever and say so
             reranker = f"unavailable: {exc}"
     plain = replace(config, threads=None, reranker=replace(config.reranker, threads=0))
