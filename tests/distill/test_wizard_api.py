@@ -191,6 +191,11 @@ def test_fine_tune_validate_and_discard_leave_the_active_model_alone(tiny_linker
     assert name not in history
 
 
+def test_a_chinese_vocabularys_new_reranker_is_named_for_gemma_which_it_starts_from(home):
+    assert free_name(home).startswith("smollm2-ft-")
+    assert free_name(home, language="zh-CN").startswith("gemma3-ft-")
+
+
 def test_the_wizard_activates_for_the_validated_language_and_discard_waits_for_its_rollback(home, tmp_path):
     from termlinker.distill.wizard_api import activate
 

@@ -50,7 +50,7 @@ def _add_dataset_parser(dsub: argparse._SubParsersAction) -> None:
     ds.add_argument("--val-share", type=float, default=0.1, help="held-out share, by a hash of the term")
     ds.add_argument("--negatives", type=int, default=3, help="re-ranker hard negatives per positive")
     ds.add_argument("--reranker", help="the re-ranker you will train from, whose prompt the examples are written in "
-                                       "(default: the active one; e.g. gemma3-270m)")
+                                       "(default: as train-reranker --base chooses for the vocabulary's language)")
     ds.add_argument("-o", "--output", required=True, metavar="DATASET_DIR")
 
 
@@ -84,9 +84,10 @@ def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
     tr.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `distill dataset`")
     tr.add_argument("--vocab", default=DEFAULT_BUILTIN, help=f"vocabulary for validation (default: {DEFAULT_BUILTIN})")
     tr.add_argument("--encoder", help="retriever encoder whose candidates are re-ranked (default: the default)")
-    tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>)")
-    tr.add_argument("--base", help="re-ranker to start from (default: the active one; llama or gemma3 architecture, "
-                                   "e.g. gemma3-270m)")
+    tr.add_argument("--name", help="name of the new re-ranker (default: smollm2-ft-<date>, gemma3-ft-<date> from Gemma)")
+    tr.add_argument("--base", help="re-ranker to start from (default: the one active for the vocabulary's language; "
+                                   "gemma3-270m where that reads English only and the vocabulary does not; "
+                                   "llama or gemma3 architecture)")
     tr.add_argument("--epochs", type=int, default=1)
     tr.add_argument("--batch-size", type=int, default=8)
     tr.add_argument("--learning-rate", type=float, default=2e-4)
@@ -198,7 +199,7 @@ def _dataset(args: argparse.Namespace, dirs: DataDirs) -> int:
                     vocabulary=vocab, progress=bar(args, "indexing"))
     manifest = build_dataset(merged, linker, args.output,
                              DatasetConfig(val_share=args.val_share, negatives=args.negatives),
-                             template=base_template(dirs, args.reranker), source_stats=stats)
+                             template=base_template(dirs, args.reranker, vocab.info.language), source_stats=stats)
     for source, counts in manifest.sources.items():
         if counts["read"]:
             say(f"{source}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -266,14 +267,15 @@ def _train_reranker(args: argparse.Namespace, dirs: DataDirs) -> int:
                                  threads=args.threads, quantizations=kinds, loss=args.loss)
     training = bar(args, "training")
     try:
-        report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=training)
+        report = train_reranker(args.dataset, dirs, args.name, config, base=args.base, progress=training,
+                                language=vocab.info.language)
     finally:
         training.close()
     print_warnings(report.warnings)
     print("\n".join(report.lines()))
     from ..rerank.registry import RerankerRegistry
 
-    base = RerankerRegistry(dirs).resolve(args.base)
+    base = RerankerRegistry(dirs).resolve(args.base or report.base)
     validating = bar(args, "validating")
     try:
         validation = validate_and_register(args.dataset, vocab, dirs, report.name, report.files, base.base_model,

@@ -36,7 +36,7 @@ from ..errors import Cancelled, InputError, ModelError
 from ..paths import DataDirs
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..rerank.prompt import load_template
-from ..rerank.registry import RerankerModel, RerankerRegistry, is_model_file
+from ..rerank.registry import GEMMA_RERANKER, RerankerModel, RerankerRegistry, is_model_file
 from .dataset import DatasetManifest, read_jsonl
 from .train_retriever import check_name, finished_run, read_training_state, run_fingerprint
 
@@ -110,17 +110,20 @@ class RerankerTrainReport:
         return out
 
 
-def base_template(dirs: DataDirs, base: str | None = None):
-    """The prompt a re-ranker trained from ``base`` (default: the active re-ranker) reads, so that the
-    training data is rendered in it; a bare .gguf path records no prompt and gets the default."""
+def base_template(dirs: DataDirs, base: str | None = None, language: str | None = None):
+    """The prompt a re-ranker trained from ``base`` (default: ``RerankerRegistry.training_base`` for
+    the vocabulary's ``language``) reads, so that the training data is rendered in it; a bare .gguf
+    path records no prompt and gets the default."""
     if is_model_file(base):
         return load_template()
     registry = RerankerRegistry(dirs)
-    return load_template(registry.get(base or registry.active_name()).prompt_version)
+    return load_template(registry.get(base or registry.training_base(language)).prompt_version)
 
 
-def default_name(today: date | None = None) -> str:
-    return f"smollm2-ft-{(today or date.today()).isoformat()}"
+def default_name(today: date | None = None, base: str | None = None) -> str:
+    """``<family>-ft-<date>``: gemma3 for a model trained from Gemma 3 270M, else smollm2."""
+    family = "gemma3" if base == GEMMA_RERANKER else "smollm2"
+    return f"{family}-ft-{(today or date.today()).isoformat()}"
 
 
 def work_folder(dirs: DataDirs, name: str) -> Path:
@@ -146,14 +149,17 @@ def load_examples(dataset_dir: str | Path, split: str) -> list[_Example]:
 
 def train_reranker(dataset_dir: str | Path, dirs: DataDirs, name: str | None = None,
                    config: RerankerTrainConfig = RerankerTrainConfig(), base: str | None = None,
-                   progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> RerankerTrainReport:
+                   progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+                   language: str | None = None) -> RerankerTrainReport:
     """Train (or resume, or reuse) the adapter, export + quantize, and check the GGUF files against torch.
 
+    ``base`` defaults to ``RerankerRegistry.training_base(language)``, the vocabulary's language.
     The new model is neither registered nor activated here: ``validate_and_register`` decides."""
     from .gguf_export import read_base
 
-    name = check_name(name or default_name())
     registry = RerankerRegistry(dirs)
+    base = base or registry.training_base(language)
+    name = check_name(name or default_name(base=base))
     base_model = registry.resolve(base)
     read_base(base_model.path)  # refuses unsupported architectures before any work
     notes = []

@@ -305,13 +305,15 @@ def encoder_name_for(name: str) -> str:
     return f"{name}-retriever"
 
 
-def free_name(dirs: DataDirs, base: str | None = None) -> str:
-    """``base`` (default smollm2-ft-<date>), or base-2, base-3, ... if a model of that name exists."""
+def free_name(dirs: DataDirs, base: str | None = None, language: str | None = None) -> str:
+    """``base`` (default <family>-ft-<date>, the family of the model a re-ranker for ``language``
+    starts from), or base-2, base-3, ... if a model of that name exists."""
     from ..rerank.registry import RerankerRegistry
     from .train_reranker import default_name, output_folder
 
-    base = base or default_name()
-    taken = set(RerankerRegistry(dirs).models())
+    registry = RerankerRegistry(dirs)
+    base = base or default_name(base=registry.training_base(language))
+    taken = set(registry.models())
     name, n = base, 1
     while name in taken or output_folder(dirs, name).exists():
         n += 1
@@ -326,6 +328,7 @@ def fine_tune(records: list[LabelRecord], corrections: Mapping[str, str], linker
     but the new encoder (never made the default); ``validate`` then registers the re-ranker.
 
     Cancelling keeps each trainer's checkpoint; the same call resumes."""
+    from ..rerank.registry import RerankerRegistry
     from .train_reranker import base_template, train_reranker
     from .train_retriever import check_name, train_retriever
 
@@ -333,7 +336,8 @@ def fine_tune(records: list[LabelRecord], corrections: Mapping[str, str], linker
     stage("Building the training data")
     merged, stats = merge_gold(training_pairs(records, corrections), linker.vocabulary)
     dataset_dir = WizardPaths.of(dirs).dataset(name)
-    manifest = build_dataset(merged, linker, dataset_dir, config.dataset, template=base_template(dirs),
+    base = RerankerRegistry(dirs).training_base(linker.vocabulary.info.language)
+    manifest = build_dataset(merged, linker, dataset_dir, config.dataset, template=base_template(dirs, base),
                              source_stats=stats)
     if cancel is not None:
         cancel.raise_if_cancelled()
@@ -344,7 +348,8 @@ def fine_tune(records: list[LabelRecord], corrections: Mapping[str, str], linker
         retriever_report = train_retriever(dataset_dir, linker.vocabulary, dirs, encoder, config.retriever,
                                            progress=progress, cancel=cancel)
     stage("Fine-tuning the re-ranker")
-    reranker_report = train_reranker(dataset_dir, dirs, name, config.reranker, progress=progress, cancel=cancel)
+    reranker_report = train_reranker(dataset_dir, dirs, name, config.reranker, base=base, progress=progress,
+                                     cancel=cancel)
     return FineTuneReport(name, encoder, dataset_dir, manifest, retriever_report, reranker_report)
 
 

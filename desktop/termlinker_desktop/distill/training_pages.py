@@ -48,7 +48,9 @@ class FineTunePage(QWizardPage):
     def initializePage(self) -> None:
         if not self.name.text():
             try:
-                self.name.setText(free_name(self.ctx.dirs))
+                linker = self.ctx.linker
+                language = linker.vocabulary.info.language if linker is not None else None
+                self.name.setText(free_name(self.ctx.dirs, language=language))
             except TermLinkerError as exc:
                 self.op.show_message(str(exc), ERROR_STYLE)
 
