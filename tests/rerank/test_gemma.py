@@ -29,3 +29,23 @@ def test_gemma_is_listed_assembled_on_first_use_and_scores(tmp_path):
     close = [Candidate("T:1", "Headache", 0.70, 0.70), Candidate("T:2", "Insomnia", 0.69, 0.69)]
     out = reranker.rerank("my head hurts", close)
     assert {c.concept_id for c in out.candidates} == {"T:1", "T:2"}
+
+
+@pytest.mark.parametrize("version", ["pointwise-base-v1", "pointwise-base-zh-v1"])
+def test_gemmas_prompts_tokenise_by_parts_as_a_whole(tmp_path, version):
+    """The scorer evaluates prefix, term and candidate parts one by one (the prefix's cache is reused):
+    only if the parts tokenise as the whole prompt does is that what the model was trained on."""
+    from termlinker.paths import DataDirs
+    from termlinker.rerank.prompt import load_template
+    from termlinker.rerank.scorer import LlamaScorer, ScorerConfig
+
+    template = load_template(version)
+    model = RerankerRegistry(DataDirs(tmp_path / "home").ensure()).resolve(GEMMA_RERANKER)
+    scorer = LlamaScorer(model.path, template, ScorerConfig(threads=2))
+    try:
+        for term, candidate in [("2型糖尿病伴肾病", "2型糖尿病性肾病"), ("my legs are killing me", "Pain in lower limb")]:
+            parts = (scorer.tokenize(template.prefix) + scorer.tokenize(template.term_part(term))
+                     + scorer.tokenize(template.candidate_part(candidate)))
+            assert parts == scorer.tokenize(template.render(term, candidate))
+    finally:
+        scorer.close()
