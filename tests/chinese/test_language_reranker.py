@@ -79,6 +79,8 @@ def test_gemma_reranks_a_chinese_vocabulary_while_the_default_reads_english_only
     named = Linker(LinkerConfig(encoder="minilm", rerank=True, reranker=RerankerConfig(model=DEFAULT_RERANKER)),
                    dirs=home, vocabulary=vocab)
     assert named.reranker.model.name == DEFAULT_RERANKER  # named: used anyway
+    registry = RerankerRegistry(home)  # asking the registry alone gives the same answer as the Linker
+    assert registry.resolve(None, "zh-CN").name == GEMMA_RERANKER and registry.resolve().name == DEFAULT_RERANKER
 
 
 def test_without_a_model_that_reads_chinese_a_chinese_vocabulary_is_not_reranked(home, monkeypatch):

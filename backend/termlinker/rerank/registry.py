@@ -193,7 +193,7 @@ class RerankerRegistry:
     def for_vocabulary(self, name_or_path: str | None, language: str | None) -> RerankerModel:
         """The model that re-ranks a vocabulary of ``language``: the one named, else the one serving
         the language (else the active one, which the Linker then leaves unused); checksum verified."""
-        return self.resolve(name_or_path or self.serving_name(language) or self.active_name(language))
+        return self.resolve(name_or_path, language)
 
     def training_base(self, language: str | None = None) -> str:
         """The model a new re-ranker for ``language`` starts from unless told: the one serving it
@@ -213,12 +213,12 @@ class RerankerRegistry:
         return models[name]
 
     def resolve(self, name_or_path: str | None = None, language: str | None = None) -> RerankerModel:
-        """The model to load: a registered name, a .gguf path, or (None) the model active for
-        ``language``; checksum verified."""
+        """The model to load: a registered name, a .gguf path, or (None) the model serving ``language``
+        (:meth:`serving_name`; the active one when none reads it); checksum verified."""
         if is_model_file(name_or_path):
             path = Path(name_or_path)
             return RerankerModel(path.stem, str(path), None, "user file")
-        model = self.get(name_or_path or self.active_name(language))
+        model = self.get(name_or_path or self.serving_name(language) or self.active_name(language))
         if _assembled_here(model):
             return ensure_assembled(model)  # it checks the file's sha256 itself: hashing 240 MB once is enough
         return verify_model_files(model)
