@@ -69,18 +69,21 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.1)
     parser.add_argument("--variants", default="all", help="comma-separated names from VARIANTS, or all")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--base-encoder", default=None, help="a registered encoder to start from (default: the default)")
     parser.add_argument("--json", default="bench-aap-retriever-recipe.json")
     args = parser.parse_args()
     names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
     dirs = DataDirs.default().ensure()
     vocab = askapatient_vocabulary(args.data_dir)
-    zero = Linker(LinkerConfig(vocabulary="askapatient", threads=args.threads), dirs=dirs, vocabulary=vocab)
+    zero = Linker(LinkerConfig(vocabulary="askapatient", encoder=args.base_encoder, threads=args.threads), dirs=dirs,
+                  vocabulary=vocab)
+    tag = f"-{args.base_encoder}" if args.base_encoder else ""
     rows = []
     for fold in parse_folds(args.folds):
         train = askapatient_split(fold, "train", args.data_dir)
         chosen = random.Random(0).sample(train, max(1, round(args.share * len(train))))
         pairs, stats = merge_gold([LabelledPair(e.term, e.gold, "gold") for e in chosen], vocab)
-        rows.append({"fold": fold, "variant": "zero-shot",
+        rows.append({"fold": fold, "variant": "zero-shot", "base_encoder": args.base_encoder or "default",
                      "validation": scores(evaluate_askapatient(fold, "validation", args.data_dir, linker=zero)),
                      "test": scores(evaluate_askapatient(fold, "test", args.data_dir, linker=zero))})
         print(json.dumps(rows[-1]), flush=True)
@@ -89,12 +92,14 @@ def main() -> None:
             for name in names:
                 config = VARIANTS[name]
                 config = RetrieverTrainConfig(**{**asdict(config), "threads": args.threads})
-                encoder = f"aap-f{fold}-{name}"
+                encoder = f"aap-f{fold}-{name}{tag}"
                 began = time.monotonic()
-                report = train_retriever(Path(tmp) / "ds", vocab, dirs, encoder, config, evaluate=False)
+                report = train_retriever(Path(tmp) / "ds", vocab, dirs, encoder, config, base_encoder=args.base_encoder,
+                                         evaluate=False)
                 tuned = Linker(LinkerConfig(vocabulary="askapatient", encoder=encoder, threads=args.threads),
                                dirs=dirs, vocabulary=vocab)
-                rows.append({"fold": fold, "variant": name, "config": asdict(config), "pairs": report.pairs,
+                rows.append({"fold": fold, "variant": name, "base_encoder": args.base_encoder or "default",
+                             "config": asdict(config), "pairs": report.pairs,
                              "steps": report.steps, "train_s": round(report.train_seconds, 1),
                              "held_out": [s.to_json() for s in report.held_out], "kept_epoch": report.kept_epoch,
                              "total_s": round(time.monotonic() - began, 1),
