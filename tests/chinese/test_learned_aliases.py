@@ -169,3 +169,18 @@ def test_a_learned_term_that_named_several_concepts_answers_all_of_them(home, tm
     assert {c.concept_id for c in several.concepts} == {"E11", "M81"}
     assert several.best.concept_id in {"E11", "M81"}  # the ranking itself is unchanged
     assert single.concepts == () and nothing.concepts == ()  # no ties at a score of 0
+
+
+def test_a_ranking_used_over_learned_aliases_is_warned_about(home, tmp_path):
+    from termlinker.rerank.feature_ranker import FEATURES, FeatureRanker
+
+    ranker = tmp_path / "r.json"
+    FeatureRanker((1.0,) + (0.0,) * (len(FEATURES) - 1), (0.0,) * len(FEATURES), (1.0,) * len(FEATURES),
+                  vocabulary="zh-mini").save(ranker)
+    gold = _gold(tmp_path, "高心病\tI11.9\n")
+    alone = Linker(LinkerConfig(ranker=str(ranker), encoder=CHARS), dirs=home, vocabulary=_vocab())
+    assert not any("ranking" in w for w in alone.warnings)
+    both = Linker(LinkerConfig(ranker=str(ranker), aliases=tuple(read_gold_tsv(gold)), encoder=CHARS), dirs=home,
+                  vocabulary=_vocab())
+    assert any("learned ranking over learned aliases" in w and "--ranker" in w for w in both.warnings)
+    assert both.link_terms(["高心病"])[0].best.concept_id == "I11.9"  # a warning, not a refusal
