@@ -23,7 +23,6 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import replace
 
 from bench_common import folds as parse_folds
 from termlinker.evaluation.datasets import askapatient_split, askapatient_vocabulary
