@@ -1,6 +1,6 @@
 """Screenshots of the desktop app for the README, taken under Xvfb.
 
-    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny] [--only main|review|wizard]
+    .venv/bin/python docs/screenshots.py [--home DATA_DIR] [--vocab hpo|tiny] [--only main|review|wizard|wizard-zh]
 
 Re-runs itself inside ``xvfb-run`` with the xcb platform, links the bundled sample list
 (plus two Chinese phrases, to show CJK rendering) against HPO when its index is already
@@ -10,7 +10,9 @@ through the distillation wizard in a temporary data folder (``screenshots_wizard
 few minutes: it really labels, fine-tunes and validates). The review features' shots (relations,
 further targets, the concept browser, remembered mappings, the vocabulary update check, the
 report) are taken in another temporary data folder against a small example ontology
-(``screenshots_review.py``; ``--only review`` takes just these).
+(``screenshots_review.py``; ``--only review`` takes just these). Last, the wizard's first pages
+for a Chinese clinic (``--only wizard-zh``: a small Chinese vocabulary and ward diagnoses; it stops
+on the fine-tune page, where the proposed name shows the base chosen for Chinese).
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="data folder (default: TERMLINKER_HOME or the user data folder)")
     parser.add_argument("--vocab", choices=("hpo", "tiny"), help="default: hpo if its index is built, else tiny")
-    parser.add_argument("--only", choices=("main", "review", "wizard"),
-                        help="only the main window's, the review features' or the wizard's shots")
+    parser.add_argument("--only", choices=("main", "review", "wizard", "wizard-zh"),
+                        help="only the main window's, the review features', the wizard's or the wizard's "
+                             "shots for a Chinese clinic")
     args = parser.parse_args()
     if os.environ.get(INNER) != "1":
         env = {**os.environ, INNER: "1", "QT_QPA_PLATFORM": "xcb"}
@@ -90,6 +93,10 @@ def shoot(args: argparse.Namespace, tmp: Path) -> int:
         from screenshots_wizard import shoot_wizard
 
         shoot_wizard(tmp, dirs.root, settle, save)
+    if args.only in (None, "wizard-zh"):
+        from screenshots_wizard import shoot_wizard_chinese
+
+        shoot_wizard_chinese(tmp, dirs.root, settle, save)
     return 0
 
 
