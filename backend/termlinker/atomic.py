@@ -146,6 +146,15 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def checksum_problem(path: Path, digest: str | None) -> str | None:
+    """Why the file at ``path`` is not the one whose sha256 is ``digest`` (missing, or different), or None."""
+    if not path.is_file():
+        return f"{path} is missing"
+    if sha256_file(path) != digest:
+        return f"{path} does not match its checksum"
+    return None
+
+
 def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries of ``target`` whose writers are gone; returns what was removed."""
     target = Path(target)

