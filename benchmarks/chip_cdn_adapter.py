@@ -115,37 +115,51 @@ def training_pairs(train, base, vectors: Vectors) -> tuple[np.ndarray, list[np.n
 
 # -- scoring, as the Linker fuses a Chinese vocabulary ------------------------------------------------
 
+class Fusion:
+    """The Linker's Chinese fusion over a vocabulary: ``top(terms, adapter, k)`` gives each term's k best
+    concepts (rows of ``vocab.concepts``) with their fused scores, exact names first (+1.0)."""
+
+    def __init__(self, vocab, vectors) -> None:
+        self.vocab, self.vectors = vocab, vectors
+        self.passages = vectors.passages(vocab.names)
+        self.lexical = LexicalIndex.build(vocab.names, (1, 2), 0.02)
+        concept_of = np.asarray(vocab.name_concept)
+        self.starts = np.flatnonzero(np.r_[True, concept_of[1:] != concept_of[:-1]])
+        self.exact: dict[str, set[int]] = {}
+        for i, n in enumerate(vocab.names):
+            self.exact.setdefault(normalise(n), set()).add(int(concept_of[i]))
+        self.canonical = [c.canonical_name for c in vocab.concepts]
+
+    def top(self, terms: list[str], adapter: np.ndarray | None, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        q = self.vectors.query(terms)
+        if adapter is not None:
+            q = q @ adapter
+            q /= np.linalg.norm(q, axis=1, keepdims=True)
+        rows, scores = [], []
+        for s in range(0, len(terms), 256):
+            chunk = terms[s:s + 256]
+            dense = np.maximum.reduceat(q[s:s + 256] @ self.passages.T, self.starts, axis=1)
+            lex = np.maximum.reduceat(self.lexical.scores(chunk).toarray(), self.starts, axis=1)
+            fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
+            for r, t in enumerate(chunk):
+                for c in self.exact.get(normalise(t), ()):
+                    fused[r, c] += 1.0
+            top = np.argpartition(-fused, k, axis=1)[:, :k]
+            for r in range(len(chunk)):
+                order = top[r][np.argsort(-fused[r, top[r]], kind="stable")]
+                rows.append(order)
+                scores.append(fused[r, order])
+        return np.asarray(rows), np.asarray(scores)
+
+    def ranked_names(self, rows) -> list[list[str]]:
+        return [list(dict.fromkeys(self.canonical[c] for c in order)) for order in rows]
+
+
 def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None) -> dict:
-    vocab = learned_fold_vocabulary(base, train, "both")
-    names = vocab.names
-    passages = vectors.passages(names)
-    lexical = LexicalIndex.build(names, (1, 2), 0.02)
-    concept_of = np.asarray(vocab.name_concept)
-    starts = np.flatnonzero(np.r_[True, concept_of[1:] != concept_of[:-1]])
-    exact: dict[str, set[int]] = {}
-    for i, n in enumerate(names):
-        exact.setdefault(normalise(n), set()).add(int(concept_of[i]))
-    canonical = [c.canonical_name for c in vocab.concepts]
+    fusion = Fusion(learned_fold_vocabulary(base, train, "both"), vectors)
     single = [e for e in test if len(e.golds) == 1]
-    terms = [e.term for e in single]
-    q = vectors.query(terms)
-    if adapter is not None:
-        q = q @ adapter
-        q /= np.linalg.norm(q, axis=1, keepdims=True)
-    ranked = []
-    for s in range(0, len(terms), 256):
-        chunk = terms[s:s + 256]
-        dense = np.maximum.reduceat(q[s:s + 256] @ passages.T, starts, axis=1)
-        lex = np.maximum.reduceat(lexical.scores(chunk).toarray(), starts, axis=1)
-        fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
-        for r, t in enumerate(chunk):
-            for c in exact.get(normalise(t), ()):
-                fused[r, c] += 1.0
-        top = np.argpartition(-fused, 20, axis=1)[:, :20]
-        for r in range(len(chunk)):
-            order = top[r][np.argsort(-fused[r, top[r]], kind="stable")]
-            ranked.append(list(dict.fromkeys(canonical[c] for c in order)))
-    got = score_rankings([e.golds[0] for e in single], ranked)
+    rows, _ = fusion.top([e.term for e in single], adapter)
+    got = score_rankings([e.golds[0] for e in single], fusion.ranked_names(rows))
     return {"n": got.n, "acc1": round(got.acc1, 4), "acc5": round(got.acc5, 4)}
 
 

@@ -94,6 +94,33 @@ def torch_model(model: E5ModelFile):
     return bert
 
 
+def mean_pooled(bert, ids: list[list[int]], pad: int):
+    """The mean of the last layer over each row's tokens (rows padded to the longest)."""
+    import torch
+
+    width = max(map(len, ids))
+    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for r, row in enumerate(ids):
+        tokens[r, :len(row)] = torch.tensor(row)
+        mask[r, :len(row)] = 1
+    hidden = bert(input_ids=tokens, attention_mask=mask).last_hidden_state
+    m = mask.unsqueeze(-1).float()
+    return (hidden * m).sum(1) / m.sum(1)
+
+
+def take_step(optimizer, schedule, loss, step: int, steps: int, began: float, every: int = 20) -> int:
+    """One optimiser step; prints the loss every ``every`` steps; returns the step count."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    step += 1
+    if step % every == 0:
+        print(f"  step {step}/{steps} loss {loss.item():.3f} {time.monotonic() - began:.0f} s", flush=True)
+    return step
+
+
 def layer_weights(bert, header) -> E5Weights:
     state = {k: v.detach().numpy() for k, v in bert.state_dict().items()}
     tensors = {"emb.ln.w": state["embeddings.LayerNorm.weight"], "emb.ln.b": state["embeddings.LayerNorm.bias"]}
@@ -136,16 +163,7 @@ def fine_tune(model: E5ModelFile, engine: E5OnnxEngine, pairs: list[tuple[str, s
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(1, steps // 10)))
 
     def encode(texts: list[str]) -> "torch.Tensor":
-        ids = [engine.token_ids(t) for t in texts]
-        width = max(map(len, ids))
-        tokens = torch.full((len(ids), width), model.pad, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
-        for r, row in enumerate(ids):
-            tokens[r, :len(row)] = torch.tensor(row)
-            mask[r, :len(row)] = 1
-        hidden = bert(input_ids=tokens, attention_mask=mask).last_hidden_state
-        m = mask.unsqueeze(-1).float()
-        return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=1)
+        return torch.nn.functional.normalize(mean_pooled(bert, [engine.token_ids(t) for t in texts], model.pad), dim=1)
 
     rng = np.random.default_rng(0)
     began, step = time.monotonic(), 0
@@ -168,14 +186,7 @@ def fine_tune(model: E5ModelFile, engine: E5OnnxEngine, pairs: list[tuple[str, s
             own[:, :len(rows)] = torch.eye(len(rows), dtype=torch.bool)
             logits = logits.masked_fill(same & ~own, float("-inf"))  # not a negative: the same concept
             target = torch.arange(len(rows))
-            loss = torch.nn.functional.cross_entropy(logits, target)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % 20 == 0:
-                print(f"  step {step}/{steps} loss {loss.item():.3f} {time.monotonic() - began:.0f} s", flush=True)
+            step = take_step(optimizer, schedule, torch.nn.functional.cross_entropy(logits, target), step, steps, began)
     return layer_weights(bert, model.header)
 
 
