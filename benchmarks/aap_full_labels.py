@@ -12,6 +12,8 @@ product links (int8 encoder + lexical channel, top 10 over the 1,036 AAP concept
    and with the aliases (``--reuse`` takes an encoder of that name already in the data folder);
 4. with ``--ranking``: a ranking learned from the same labels (``learn_ranking`` over the linker
    without aliases, as the product learns it) on top of the aliases, over each retriever.
+With ``--encoder-variants int8,fp32`` each row is also scored with the encoder's fp32 export (the
+product links with int8; the fp32 rows measure what the int8 export costs).
 The validation split is scored too; nothing here chooses a setting, so the test split only reports.
 """
 
@@ -63,6 +65,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="use a fine-tuned encoder already saved under its name")
     parser.add_argument("--ranking", action="store_true", help="also: + a ranking learned from the labels")
+    parser.add_argument("--encoder-variants", default="int8",
+                        help="comma-separated encoder exports to score: int8 (as the product links), fp32")
     parser.add_argument("--json", default="bench-aap-full-labels.json")
     args = parser.parse_args()
     dirs = DataDirs.default().ensure()
@@ -96,6 +100,11 @@ def main() -> None:
             if args.ranking:
                 variants["fine-tuned + aliases + ranking"] = ranked(variants["fine-tuned"], tuned, learned, pairs, dirs,
                                                                     f"aap-full-f{fold}-tuned", row)
+        for variant in args.encoder_variants.split(","):
+            if variant != "int8":
+                variants.update({f"{name} [{variant}]": Linker(replace(linker.config, encoder_variant=variant), dirs=dirs,
+                                                               vocabulary=linker.vocabulary)
+                                 for name, linker in list(variants.items()) if "[" not in name})
         row["scores"] = {name: scores(linker, fold, args) for name, linker in variants.items()}
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -11,6 +11,7 @@ over the vocabulary with the training folds' terms learned as aliases:
     python benchmarks/chip_cdn_adapter.py choose --cache DIR [--test-fold 0 --val-fold 1] [--json OUT]
     python benchmarks/chip_cdn_adapter.py confirm --cache DIR --scale S --epochs E --l2 L [--folds 0-4] [--json OUT]
     python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid min-steps --share 0.1  # few labels
+    python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid pooling  # a concept's names as a soft maximum
 
 ``choose`` learns from the three folds that are neither ``--test-fold`` nor ``--val-fold`` and scores
 the validation fold, so the test fold is never seen; ``confirm`` runs the chosen setting on the test
@@ -117,14 +118,16 @@ def training_pairs(train, base, vectors: Vectors) -> tuple[np.ndarray, list[np.n
 
 class Fusion:
     """The Linker's Chinese fusion over a vocabulary: ``top(terms, adapter, k)`` gives each term's k best
-    concepts (rows of ``vocab.concepts``) with their fused scores, exact names first (+1.0)."""
+    concepts (rows of ``vocab.concepts``) with their fused scores, exact names first (+1.0). A
+    ``temperature`` above 0 pools each concept's names as a soft maximum (FusionConfig.pooling_temperature)."""
 
-    def __init__(self, vocab, vectors) -> None:
-        self.vocab, self.vectors = vocab, vectors
+    def __init__(self, vocab, vectors, temperature: float = 0.0) -> None:
+        self.vocab, self.vectors, self.temperature = vocab, vectors, temperature
         self.passages = vectors.passages(vocab.names)
         self.lexical = LexicalIndex.build(vocab.names, (1, 2), 0.02)
         concept_of = np.asarray(vocab.name_concept)
         self.starts = np.flatnonzero(np.r_[True, concept_of[1:] != concept_of[:-1]])
+        self.segment_of = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(concept_of)]))
         self.exact: dict[str, set[int]] = {}
         for i, n in enumerate(vocab.names):
             self.exact.setdefault(normalise(n), set()).add(int(concept_of[i]))
@@ -138,8 +141,8 @@ class Fusion:
         rows, scores = [], []
         for s in range(0, len(terms), 256):
             chunk = terms[s:s + 256]
-            dense = np.maximum.reduceat(q[s:s + 256] @ self.passages.T, self.starts, axis=1)
-            lex = np.maximum.reduceat(self.lexical.scores(chunk).toarray(), self.starts, axis=1)
+            dense = self.pool(q[s:s + 256] @ self.passages.T)
+            lex = self.pool(self.lexical.scores(chunk).toarray())
             fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
             for r, t in enumerate(chunk):
                 for c in self.exact.get(normalise(t), ()):
@@ -151,29 +154,42 @@ class Fusion:
                 scores.append(fused[r, order])
         return np.asarray(rows), np.asarray(scores)
 
+    def pool(self, by_name: np.ndarray) -> np.ndarray:
+        """Per concept: the best name's score, or T · log Σ exp(score / T) over its names that scored
+        above 0 (as the Retriever pools)."""
+        best = np.maximum.reduceat(by_name, self.starts, axis=1)
+        if self.temperature <= 0:
+            return best
+        shifted = np.where(by_name > 0, np.exp((by_name - best[:, self.segment_of]) / self.temperature), 0.0)
+        total = np.add.reduceat(shifted, self.starts, axis=1)
+        return np.where(total > 0, best + self.temperature * np.log(np.maximum(total, 1.0)), best)
+
     def ranked_names(self, rows) -> list[list[str]]:
         return [list(dict.fromkeys(self.canonical[c] for c in order)) for order in rows]
 
 
-def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None) -> dict:
-    fusion = Fusion(learned_fold_vocabulary(base, train, "both"), vectors)
+def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None, temperature: float = 0.0) -> dict:
+    fusion = Fusion(learned_fold_vocabulary(base, train, "both"), vectors, temperature)
     single = [e for e in test if len(e.golds) == 1]
     rows, _ = fusion.top([e.term for e in single], adapter)
     got = score_rankings([e.golds[0] for e in single], fusion.ranked_names(rows))
     return {"n": got.n, "acc1": round(got.acc1, 4), "acc5": round(got.acc5, 4)}
 
 
-def run_split(train, test, base, vectors: Vectors, settings: list[dict]) -> list[dict]:
+def run_split(train, test, base, vectors: Vectors, settings: list[dict], temperatures=(0.0,)) -> list[dict]:
     q, gold_rows = training_pairs(train, base, vectors)
     base_names = vectors.passages(base.names)
-    rows = [{"adapter": None, "pairs": len(q), **score(train, test, base, vectors, None)}]
+    rows = [{"adapter": None, "pairs": len(q), "temperature": t, **score(train, test, base, vectors, None, t)}
+            for t in temperatures]
     for s in settings:
         began = time.monotonic()
         w = fit_adapter(q, gold_rows, base_names, AdapterTrainConfig(scale=s["scale"], epochs=s["epochs"], l2=s["l2"],
                                                                      min_steps=s.get("min_steps", 0)))
         seconds = round(time.monotonic() - began, 1)
-        rows.append({"adapter": s, "train_seconds": seconds, **score(train, test, base, vectors, w)})
-        print(json.dumps(rows[-1]), flush=True)
+        for t in temperatures:
+            rows.append({"adapter": s, "train_seconds": seconds, "temperature": t,
+                         **score(train, test, base, vectors, w, t)})
+            print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -202,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-fold", type=int, default=0, help="choose: the test fold left out entirely")
     ap.add_argument("--val-fold", type=int, default=1, help="choose: the training fold scored")
     ap.add_argument("--share", type=float, default=1.0, help="the seeded share of training items used as labels")
-    ap.add_argument("--grid", choices=("settings", "min-steps"), default="settings",
-                    help="choose: the first search (scale, passes, l2) or minimum step counts of the chosen setting")
+    ap.add_argument("--grid", choices=("settings", "min-steps", "pooling"), default="settings",
+                    help="choose: the first search (scale, passes, l2), minimum step counts of the chosen setting, "
+                         "or name pooling temperatures (--temperatures) with the chosen setting")
+    ap.add_argument("--temperatures", default="0,0.005,0.01,0.02", help="--grid pooling: the values compared")
+    ap.add_argument("--temperature", type=float, default=0.0, help="confirm: the name pooling temperature")
     ap.add_argument("--min-steps-values", default="0,25,50,100,200", help="--grid min-steps: the values compared")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -218,20 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         test_fold, val_fold = args.test_fold, args.val_fold
         train = labelled_share([e for e, f in zip(examples, assign) if f not in (test_fold, val_fold)], args.share)
         val = [e for e, f in zip(examples, assign) if f == val_fold]
+        chosen = AdapterTrainConfig()
+        temperatures: tuple[float, ...] = (0.0,)
         if args.grid == "settings":
             grid = [{"scale": s, "epochs": e, "l2": l} for s in (30.0, 100.0) for e in (2, 6) for l in (0.0, 0.01)]
-        else:
-            chosen = AdapterTrainConfig()
+        elif args.grid == "min-steps":
             grid = [{"scale": chosen.scale, "epochs": chosen.epochs, "l2": chosen.l2, "min_steps": m}
                     for m in map(int, args.min_steps_values.split(","))]
-        out["rows"] = run_split(train, val, base, vectors, grid)
+        else:
+            grid = [{"scale": chosen.scale, "epochs": chosen.epochs, "l2": chosen.l2, "min_steps": chosen.min_steps}]
+            temperatures = tuple(map(float, args.temperatures.split(",")))
+        out["rows"] = run_split(train, val, base, vectors, grid, temperatures)
     else:
         lo, _, hi = args.folds.partition("-")
         setting = [{"scale": args.scale, "epochs": args.epochs, "l2": args.l2, "min_steps": args.min_steps}]
         for fold in range(int(lo), int(hi or lo) + 1):
             train, test = cross_validation_split(examples, fold)
             train = labelled_share(train, args.share)
-            for row in run_split(train, test, base, vectors, setting):
+            for row in run_split(train, test, base, vectors, setting, (args.temperature,)):
                 out["rows"].append({"fold": fold, **row})
         with_w = [r for r in out["rows"] if r["adapter"]]
         without = [r for r in out["rows"] if not r["adapter"]]

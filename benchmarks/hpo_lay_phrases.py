@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from termlinker.linker import Linker, LinkerConfig
@@ -31,6 +32,8 @@ def read_phrases(path: Path = PHRASES) -> list[tuple[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoders", default="minilm", help="comma-separated encoder names (minilm = the default)")
+    parser.add_argument("--temperatures", default="",
+                        help="name pooling temperatures to score (FusionConfig.pooling_temperature; default: the configured one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default="bench-hpo-lay-phrases.json")
     args = parser.parse_args()
@@ -41,13 +44,17 @@ def main() -> None:
         began = time.monotonic()
         linker = Linker(LinkerConfig(vocabulary="hpo", encoder=None if encoder == "minilm" else encoder,
                                      threads=args.threads), dirs=dirs)
-        ranked = [[c.concept_id for c in r.candidates] for r in linker.link_terms([q for q, _ in queries], top_k=5)]
-        misses = [q for r, (q, g) in zip(ranked, queries) if r[:1] != [g]]
-        rows.append({"encoder": encoder, "phrases": len(queries),
-                     "acc1": round(sum(r[:1] == [g] for r, (_, g) in zip(ranked, queries)) / len(queries), 4),
-                     "acc5": round(sum(g in r[:5] for r, (_, g) in zip(ranked, queries)) / len(queries), 4),
-                     "missed_at_1": misses, "seconds": round(time.monotonic() - began, 1)})
-        print(json.dumps({k: v for k, v in rows[-1].items() if k != "missed_at_1"}), flush=True)
+        temperatures = ([float(t) for t in args.temperatures.split(",")] if args.temperatures
+                        else [linker.retriever.fusion.pooling_temperature])
+        for temperature in temperatures:
+            linker.retriever.fusion = replace(linker.retriever.fusion, pooling_temperature=temperature)
+            ranked = [[c.concept_id for c in r.candidates] for r in linker.link_terms([q for q, _ in queries], top_k=5)]
+            misses = [q for r, (q, g) in zip(ranked, queries) if r[:1] != [g]]
+            rows.append({"encoder": encoder, "pooling_temperature": temperature, "phrases": len(queries),
+                         "acc1": round(sum(r[:1] == [g] for r, (_, g) in zip(ranked, queries)) / len(queries), 4),
+                         "acc5": round(sum(g in r[:5] for r, (_, g) in zip(ranked, queries)) / len(queries), 4),
+                         "missed_at_1": misses, "seconds": round(time.monotonic() - began, 1)})
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "missed_at_1"}), flush=True)
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(rows, fh, indent=2)
     print(f"wrote {args.json}")

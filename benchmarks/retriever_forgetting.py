@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--encoders", required=True, help="comma-separated encoder names (minilm = the default)")
     parser.add_argument("--concepts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperatures", default="",
+                        help="name pooling temperatures to score (FusionConfig.pooling_temperature; default: the configured one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default="bench-retriever-forgetting.json")
     args = parser.parse_args()
@@ -63,12 +65,16 @@ def main() -> None:
         began = time.monotonic()
         linker = Linker(LinkerConfig(vocabulary=vocab.info.name, encoder=None if encoder == "minilm" else encoder,
                                      threads=args.threads), dirs=dirs, vocabulary=vocab)
-        ranked = [[c.concept_id for c in r.candidates] for r in linker.link_terms(terms, top_k=5)]
-        acc1 = sum(r[:1] == [g] for r, (_, g) in zip(ranked, queries)) / len(queries)
-        acc5 = sum(g in r[:5] for r, (_, g) in zip(ranked, queries)) / len(queries)
-        rows.append({"encoder": encoder, "queries": len(queries), "acc1": round(acc1, 4), "acc5": round(acc5, 4),
-                     "seconds": round(time.monotonic() - began, 1)})
-        print(json.dumps(rows[-1]), flush=True)
+        temperatures = ([float(t) for t in args.temperatures.split(",")] if args.temperatures
+                        else [linker.retriever.fusion.pooling_temperature])
+        for temperature in temperatures:
+            linker.retriever.fusion = replace(linker.retriever.fusion, pooling_temperature=temperature)
+            ranked = [[c.concept_id for c in r.candidates] for r in linker.link_terms(terms, top_k=5)]
+            acc1 = sum(r[:1] == [g] for r, (_, g) in zip(ranked, queries)) / len(queries)
+            acc5 = sum(g in r[:5] for r, (_, g) in zip(ranked, queries)) / len(queries)
+            rows.append({"encoder": encoder, "pooling_temperature": temperature, "queries": len(queries),
+                         "acc1": round(acc1, 4), "acc5": round(acc5, 4), "seconds": round(time.monotonic() - began, 1)})
+            print(json.dumps(rows[-1]), flush=True)
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(rows, fh, indent=2)
     print(f"wrote {args.json}")

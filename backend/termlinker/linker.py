@@ -334,11 +334,17 @@ def set_rules_path(dirs: DataDirs, rules: str) -> str:
 
 
 def _top_ties(candidates: list[Candidate]) -> list[Candidate]:
-    """The best candidate and those whose score equals it (none tie at a score of 0: nothing matched)."""
+    """The retriever's best candidate and those tied with it (none tie at a score of 0: nothing
+    matched). Ties are judged on each concept's best name alone: two concepts that share that name (a
+    learned term that named both) tie even when one of them gains from more close names besides."""
     if not candidates or candidates[0].score <= 0:
         return candidates[:1]
-    top = candidates[0].score
-    return [c for c in candidates if abs(c.score - top) <= TIE_TOLERANCE]
+
+    def alone(c: Candidate) -> float:
+        return c.score if c.best_name_score is None else c.best_name_score
+
+    top = alone(candidates[0])
+    return [c for c in candidates if abs(alone(c) - top) <= TIE_TOLERANCE]
 
 
 def _batches(items: Iterable[TermCount], size: int) -> Iterator[list[TermCount]]:

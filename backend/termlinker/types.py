@@ -11,7 +11,9 @@ class Candidate:
 
     ``score`` is the final ranking score (higher is better); ``retrieval_score`` keeps
     the retriever's fused score so that a re-ranker can combine the two; ``matched_name``
-    is the vocabulary name (preferred or synonym) that scored best.
+    is the vocabulary name (preferred or synonym) that scored best. ``best_name_score`` is the
+    retriever's score of that concept's best name alone, before its names were pooled (None when
+    the candidate did not come from the retriever): concepts tie on it when they share that name.
     """
 
     concept_id: str
@@ -20,6 +22,7 @@ class Candidate:
     retrieval_score: float = 0.0
     matched_name: str = ""
     exact: bool = False
+    best_name_score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,17 @@ def test_a_learned_term_that_named_several_concepts_answers_all_of_them(home, tm
     assert single.concepts == () and nothing.concepts == ()  # no ties at a score of 0
 
 
+def test_a_near_variant_of_such_a_term_still_answers_all_of_its_concepts(home, tmp_path):
+    # E11 has close learned names besides the shared one, so its pooled score is higher than M81's:
+    # the two still tie, because they are matched by the same learned name.
+    gold = _gold(tmp_path, "糖尿病性骨病\tE11\n糖尿病性骨病\tM81\n糖尿病性骨病变\tE11\n糖尿病骨病\tE11\n")
+    linker = Linker(LinkerConfig(top_k=3, split_multi=True, aliases=tuple(read_gold_tsv(gold)), encoder=CHARS),
+                    dirs=home, vocabulary=_vocab())
+    result = linker.link_terms(["糖尿病性骨病患者"])[0]
+    assert result.best.concept_id == "E11"
+    assert {c.concept_id for c in result.concepts} == {"E11", "M81"}
+
+
 def test_a_ranking_used_over_learned_aliases_is_warned_about(home, tmp_path):
     from termlinker.rerank.feature_ranker import FEATURES, FeatureRanker
 

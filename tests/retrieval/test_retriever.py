@@ -149,3 +149,39 @@ def test_corrupt_default_encoder_is_exported_again(tmp_path, vocab):
     again = Linker(LinkerConfig(), dirs=dirs, vocabulary=vocab)
     assert best(again, "Sleeplessness").concept_id == "T:002"
     assert first.encoder.graph_sha256 == again.encoder.graph_sha256
+
+
+def test_soft_max_pooling_is_the_maximum_plus_what_close_names_add():
+    from termlinker.retrieval.retriever import _soft_max
+
+    values = np.array([0.9, 0.2, 0.5, 0.5, 0.5, 0.7, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0])
+    starts = np.array([0, 2, 5, 6, 9])
+    maxima = np.maximum.reduceat(values, starts)
+    sizes = np.diff(np.append(starts, len(values)))
+    pooled = _soft_max(values, maxima, starts, sizes, temperature=0.01)
+    assert pooled[0] == pytest.approx(0.9, abs=1e-6)  # a far name adds nothing
+    assert pooled[1] == pytest.approx(0.5 + 0.01 * np.log(3))  # three equal names: + T·log 3
+    assert pooled[2] == pytest.approx(0.7)  # a concept with one name keeps its score
+    assert pooled[3] == 0.0  # names that matched nothing add nothing: no gain from their number
+    assert pooled[4] == pytest.approx(0.3)
+    assert (pooled >= maxima).all()
+
+
+def test_a_concept_with_several_close_aliases_outranks_one_close_name_and_scores_stay_in_order(home, vocab):
+    from dataclasses import replace
+
+    from termlinker.retrieval.retriever import FusionConfig
+
+    learned = vocab.with_extra_aliases([("T:003", "legs hurt a lot"), ("T:003", "legs ache badly"),
+                                        ("T:003", "sore legs all day")])
+    best_name = Linker(LinkerConfig(top_k=5, fusion=replace(FusionConfig(), pooling_temperature=0.0)),
+                       dirs=home, vocabulary=learned)
+    pooled = Linker(LinkerConfig(top_k=5), dirs=home, vocabulary=learned)
+    assert pooled.retriever.fusion.pooling_temperature > 0  # the default pools
+    term = "my legs are hurting"
+    plain = {c.concept_id: c.score for c in best_name.link_terms([term])[0].candidates}
+    ranked = pooled.link_terms([term])[0].candidates
+    assert ranked[0].concept_id == "T:003"
+    assert ranked[0].score > plain["T:003"]  # its other close aliases count
+    scores = [c.score for c in ranked]
+    assert scores == sorted(scores, reverse=True) and max(scores) <= 1.0
