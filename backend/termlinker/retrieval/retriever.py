@@ -30,11 +30,12 @@ class FusionConfig:
     lexical_candidates: int = 24  # names taken from the lexical channel per term
     ef: int = 96
     exact_bonus: float = 1.0  # added for ranking only: exact matches outrank everything else
-    # On each channel a concept scores T·log Σ exp(s/T) over its names' scores s (0: its best name
-    # alone), so several close names (learned aliases) count for more than one. At 0.01, with the
-    # train labels as aliases: Ask A Patient +0.005 validation / +0.0065 test Acc@1 (10 folds),
-    # CHIP-CDN +0.008 (5 folds); zero-shot unchanged. Larger values let the concepts with the most
-    # aliases swamp the rest (docs/experiments.md, "How a concept's names add up").
+    # On each channel a concept scores T·log Σ exp(s/T) over those of its names that scored s > 0
+    # (0: its best name alone), so several close names (learned aliases) count for more than one.
+    # At 0.01, with the train labels as aliases: Ask A Patient +0.005 validation / +0.0065 test
+    # Acc@1 (10 folds), CHIP-CDN single Acc@1 +0.010 through the Linker (5 folds); zero-shot
+    # unchanged. Larger values let the concepts with the most aliases swamp the rest
+    # (docs/experiments.md, "How a concept's names add up").
     pooling_temperature: float = 0.01
 
 
