@@ -64,7 +64,7 @@ _SPLIT = re.compile(
     r"|(?<!\d)[.。．\s]+(?!\d)"
     r"|合并(?!症)|(?<!合)并(?!发)|伴(?:有|发)?|及|和"
 )
-_SPAN_TRIM = re.compile(r"^[\s\-_:：()（）\[\]【】]+|[\s\-_:：()（）\[\]【】]+$")
+_SPAN_TRIM = re.compile(r'^[\s\-_:：()（）\[\]【】"“”]+|[\s\-_:：()（）\[\]【】"“”]+$')
 
 
 def split_terms(text: str) -> list[str]:

@@ -75,6 +75,8 @@ def test_full_width_and_half_width_forms_share_one_key():
     ("颈椎病/腰椎病", ["颈椎病", "腰椎病"]),
     ("贫血及营养不良", ["贫血", "营养不良"]),
     ("高血压；高血压", ["高血压;高血压"]),  # one distinct span: left whole (NFKC-cleaned)
+    ('"横结肠癌 肠道出血,乙型肝炎"', ["横结肠癌", "肠道出血", "乙型肝炎"]),  # a cell pasted with its CSV quotes
+    ("“高血压”，糖尿病", ["高血压", "糖尿病"]),
 ])
 def test_split_terms_on_separators_and_conjunctions(raw, spans):
     assert split_terms(raw) == spans
@@ -140,6 +142,20 @@ def test_reader_splits_gold_names_and_skips_empty_items(tmp_path):
     examples = read_chip_cdn(root)
     assert examples == [MultiExample("高血压;冠心病", ("高血压", "冠状动脉粥样硬化性心脏病")),
                         MultiExample("头痛", ("头痛",))]
+
+
+def test_reader_removes_the_csv_quotes_around_fields_that_hold_a_comma(tmp_path):
+    # train.json keeps a CSV export's quotes: with them the answer names no vocabulary entry.
+    root = _write_chip(tmp_path, [
+        {"text": '"高血压,冠心病"', "normalized_result": '"下肢未特指的损伤,水平未特指"'},
+        {"text": "右足，左小腿骨折", "normalized_result": '"足骨折,未特指##小腿骨折"'},
+        {"text": '"所谓""白斑"""', "normalized_result": "白斑##O"},
+    ])
+    assert read_chip_cdn(root) == [
+        MultiExample("高血压,冠心病", ("下肢未特指的损伤,水平未特指",)),
+        MultiExample("右足，左小腿骨折", ("足骨折,未特指", "小腿骨折")),
+        MultiExample('所谓"白斑"', ("白斑", "O")),
+    ]
 
 
 def test_reader_names_the_missing_folder(tmp_path):

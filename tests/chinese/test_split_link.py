@@ -40,16 +40,20 @@ def test_link_split_option_writes_concepts_in_jsonl(home, tmp_path):
     assert "concepts" not in lines[1]
 
 
-def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
+def _tiny_chip_cdn(tmp_path, items: list[dict]) -> None:
+    """A CHIP-CDN folder under tmp_path/data whose list holds CONCEPTS."""
     folder = tmp_path / "data" / "chip-cdn"
     folder.mkdir(parents=True)
     (folder / "icd10-beijing-v601.tsv").write_text(
         "code\tname\n" + "".join(f"{c.concept_id}\t{c.canonical_name}\n" for c in CONCEPTS), encoding="utf-8")
-    items = [{"text": "高血压", "normalized_result": "高血压"},
-             {"text": "高血压；冠心病", "normalized_result": "高血压##冠心病"},
-             {"text": "头痛", "normalized_result": "头痛"},
-             {"text": "2型糖尿病", "normalized_result": "2型糖尿病"}] * 3
     (folder / "train.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+
+
+def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
+    _tiny_chip_cdn(tmp_path, [{"text": "高血压", "normalized_result": "高血压"},
+                              {"text": "高血压；冠心病", "normalized_result": "高血压##冠心病"},
+                              {"text": "头痛", "normalized_result": "头痛"},
+                              {"text": "2型糖尿病", "normalized_result": "2型糖尿病"}] * 3)
     out = tmp_path / "report.json"
     args = ["--home", str(home.root), "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
             "--folds", "3", "--fold", "all", "--no-learn", "--json", str(out)]
@@ -62,6 +66,20 @@ def test_evaluate_chip_cdn_on_a_tiny_copy(home, tmp_path, capsys):
     assert "(whole)" in capsys.readouterr().out
     assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
                  "--fold", "7"]) == 2
+
+
+def test_evaluate_chip_cdn_says_how_many_gold_names_the_vocabulary_lacks(home, tmp_path, capsys):
+    _tiny_chip_cdn(tmp_path, [{"text": "高血压", "normalized_result": "高血压"},
+                              {"text": "肾囊肿", "normalized_result": "肾囊肿"},  # not in the list: never right
+                              {"text": "头痛；眩晕", "normalized_result": "头痛##眩晕"},
+                              {"text": "头痛", "normalized_result": "头痛"}] * 2)
+    out = tmp_path / "report.json"
+    assert main(["--home", str(home.root), "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir",
+                 str(tmp_path / "data"), "--folds", "2", "--fold", "0", "--no-learn", "--json", str(out)]) == 0
+    note = "3 of 6 gold names (1 of 2 single-label) are not the name of a concept"  # fold 0: items 1, 2, 3, 6
+    assert note in capsys.readouterr().out
+    report = json.loads(out.read_text(encoding="utf-8"))["reports"][0]
+    assert report["notes"][0].startswith(note) and report["notes"][0].endswith("cannot pass 0.500")
 
 
 def test_a_part_that_is_one_concepts_name_is_answered_as_the_search_would(home):

@@ -97,11 +97,22 @@ def read_chip_cdn(data_dir: str | Path | None = None) -> list[MultiExample]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     out = []
     for item in raw:
-        golds = tuple(dict.fromkeys(g.strip() for g in str(item.get("normalized_result", "")).split("##") if g.strip()))
-        term = str(item.get("text", "")).strip()
+        result = _csv_unquoted(str(item.get("normalized_result", "")))
+        golds = tuple(dict.fromkeys(g.strip() for g in result.split("##") if g.strip()))
+        term = _csv_unquoted(str(item.get("text", "")))
         if term and golds:
             out.append(MultiExample(term, golds))
     return out
+
+
+def _csv_unquoted(field: str) -> str:
+    """A field as written before CSV quoting: train.json keeps the quotes of a CSV export around
+    every field that holds a comma ('"下肢未特指的损伤,水平未特指"', 74 answers and 191 diagnoses), and
+    with them an answer names no vocabulary entry and can never be scored right."""
+    field = field.strip()
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        return field[1:-1].replace('""', '"').strip()
+    return field
 
 
 def chip_cdn_vocabulary(data_dir: str | Path | None = None) -> Vocabulary:

@@ -20,12 +20,16 @@ from .metrics import RankingScores, SetScores, score_rankings, score_sets
 class Report:
     label: str
     scores: dict[str, RankingScores | SetScores] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what bounds the scores, for a person
 
     def to_json(self) -> dict:
-        return {"label": self.label, "scores": {k: v.to_json() for k, v in self.scores.items()}}
+        out = {"label": self.label, "scores": {k: v.to_json() for k, v in self.scores.items()}}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
     def lines(self) -> list[str]:
-        return [self.label] + [s.line(name) for name, s in self.scores.items()]
+        return [self.label] + [s.line(name) for name, s in self.scores.items()] + [f"note: {n}" for n in self.notes]
 
 
 def rank_examples(linker: Linker, examples: list[Example], top_k: int = 10, progress: ProgressFn = no_progress,
@@ -90,7 +94,22 @@ def evaluate_multi(linker: Linker, examples: list[MultiExample], label: str, spl
         single = [(e.golds[0], p) for e, p in zip(examples, ranked) if len(e.golds) == 1]
         report.scores[prefix + "single"] = score_rankings([g for g, _ in single], [p for _, p in single])
         report.scores[prefix + "set"] = score_sets([set(e.golds) for e in examples], predicted)
+    report.notes.extend(_unreachable(linker.vocabulary, examples))
     return report
+
+
+def _unreachable(vocab: Vocabulary, examples: list[MultiExample]) -> list[str]:
+    """How many gold names no concept of ``vocab`` bears, and the single-label Acc@1 that leaves possible."""
+    names = {c.canonical_name for c in vocab.concepts}
+    single = [e.golds[0] for e in examples if len(e.golds) == 1]
+    golds = [g for e in examples for g in e.golds]
+    missing_single = sum(g not in names for g in single)
+    missing = sum(g not in names for g in golds)
+    if not missing:
+        return []
+    ceiling = f"; single Acc@1 cannot pass {1 - missing_single / len(single):.3f}" if missing_single else ""
+    return [f"{missing} of {len(golds)} gold names ({missing_single} of {len(single)} single-label) "
+            f"are not the name of a concept of {vocab.info.name!r}{ceiling}"]
 
 
 def learned_fold_vocabulary(vocab: Vocabulary, train: list[MultiExample], multi: str = "both") -> Vocabulary:
