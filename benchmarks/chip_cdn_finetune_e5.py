@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dense-weights", default="0.9", help="fusion weights of the dense channel to score, e.g. 0.9,0.95")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
-    weights = tuple(map(float, args.dense_weights.split(",")))
+    fusion_weights = tuple(map(float, args.dense_weights.split(",")))
     work = Path(args.work)
     base, examples = chip_cdn_vocabulary(args.data_dir), read_chip_cdn(args.data_dir)
     assign = fold_of(len(examples))
@@ -167,35 +167,37 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     vectors = EngineVectors(E5OnnxEngine(source, work / "base", threads=args.threads))
     began = time.monotonic()
-    rows.append({"model": "base graph", **score(train, val, base, vectors, None, args.temperature, weights),
+    rows.append({"model": "base graph",
+                 **score(train, val, base, vectors, None, args.temperature, fusion_weights),
                  "seconds": round(time.monotonic() - began)})
     print(json.dumps(rows[-1]), flush=True)
     q, gold_rows = training_pairs(train, base, vectors)
     w = fit_adapter(q, gold_rows, vectors.passages(base.names), AdapterTrainConfig())
     rows.append({"model": "base graph + query adapter (product default)",
-                 **score(train, val, base, vectors, w, args.temperature, weights)})
+                 **score(train, val, base, vectors, w, args.temperature, fusion_weights)})
     print(json.dumps(rows[-1]), flush=True)
 
     name_of = {c.concept_id: c.canonical_name for c in base.concepts}
     pairs = [(p.term, name_of[p.concept_id], p.concept_id) for p in chip_cdn_alias_pairs(train, base, "align")
              if p.concept_id in name_of]
-    began = time.monotonic()
-    negatives = hard_negatives(pairs, base, vectors) if args.hard else None
-    weights = fine_tune(model, vectors.engine, pairs, args, negatives)
-    trained = round(time.monotonic() - began)
     tag = (f"ft-e{args.epochs}-lr{args.lr}-b{args.batch}-s{args.scale}-h{args.hard}"
            f"-t{args.test_fold}-v{args.val_fold}-sh{args.share}")
-    build_e5_folder(weights, work / tag, tag)
+    began, trained = time.monotonic(), 0
+    if not (work / tag / "e5.json").exists():  # a graph of the same settings from an earlier run is reused
+        negatives = hard_negatives(pairs, base, vectors) if args.hard else None
+        weights = fine_tune(model, vectors.engine, pairs, args, negatives)
+        trained = round(time.monotonic() - began)
+        build_e5_folder(weights, work / tag, tag)
     tuned = EngineVectors(E5OnnxEngine(source, work / tag, threads=args.threads))
     began = time.monotonic()
     rows.append({"model": f"fine-tuned layers ({tag})", "pairs": len(pairs), "train_seconds": trained,
-                 **score(train, val, base, tuned, None, args.temperature, weights),
+                 **score(train, val, base, tuned, None, args.temperature, fusion_weights),
                  "seconds": round(time.monotonic() - began)})
     print(json.dumps(rows[-1]), flush=True)
     q, gold_rows = training_pairs(train, base, tuned)
     w = fit_adapter(q, gold_rows, tuned.passages(base.names), AdapterTrainConfig())
     rows.append({"model": "fine-tuned + query adapter",
-                 **score(train, val, base, tuned, w, args.temperature, weights)})
+                 **score(train, val, base, tuned, w, args.temperature, fusion_weights)})
     print(json.dumps(rows[-1]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2, ensure_ascii=False) + "\n",

