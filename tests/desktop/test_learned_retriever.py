@@ -21,8 +21,10 @@ def test_approved_mappings_teach_a_retriever_the_next_run_uses(qtbot, window, di
 
     assert dialogs.errors == []
     assert f"{len(PAIRS)} approved mappings" in dialogs.questions[-1][1]
+    assert "It fine-tunes the MiniLM encoder" in dialogs.questions[-1][1], "the question says what will learn"
     title, message = dialogs.infos[-1]
     assert title == "Retriever learned" and "tiny-learned" in message and "after (val)" in message
+    assert "MiniLM fine-tuned" in message
     assert (encoder_folder(tiny_home, "tiny-learned") / "encoder.json").is_file()
     assert window.settings.learned_retriever, "the learned retriever is switched on at once"
 

@@ -31,6 +31,7 @@ def test_labelled_pairs_become_the_vocabularys_learned_encoder(tiny_home):
     report = learn_retriever([LabelledPair(t, c, "review") for t, c in PAIRS.items()], linker, tiny_home, config=QUICK)
     assert report.name == learned_encoder_name("tiny") == "tiny-learned"
     assert report.before is not None and report.after is not None
+    assert report.lines()[1].startswith("MiniLM fine-tuned from ")
     assert (encoder_folder(tiny_home, "tiny-learned") / "encoder.json").is_file()
     tuned = Linker(LinkerConfig(vocabulary="tiny", encoder="tiny-learned"), dirs=tiny_home)
     assert tuned.link_terms(["my head hurts"])[0].best.concept_id == "T:001"

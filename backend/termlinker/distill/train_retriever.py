@@ -89,7 +89,7 @@ class RetrieverTrainReport:
 
     def lines(self) -> list[str]:
         out = [f"encoder {self.name} at {self.encoder_folder}",
-               f"trained on {self.pairs} pairs, {self.steps} steps"
+               f"{self.method()}: trained on {self.pairs} pairs, {self.steps} steps"
                + (" (reused the finished model)" if self.reused_model else f" in {self.train_seconds:.1f} s")
                + (f", resumed at step {self.resumed_from_step}" if self.resumed_from_step else "")]
         if self.held_out:
@@ -100,6 +100,12 @@ class RetrieverTrainReport:
             out.append(self.before.line("before (val)"))
             out.append(self.after.line("after (val)"))
         return out
+
+    def method(self) -> str:
+        """What was trained, in words: the source of a Chinese retriever names it; MiniLM's is a folder."""
+        if self.source.endswith("query adapter"):
+            return self.source
+        return "MiniLM fine-tuned" + (f" from {Path(self.source).name}" if self.source else "")
 
 
 def default_name(today: date | None = None) -> str:
