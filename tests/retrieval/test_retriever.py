@@ -84,6 +84,26 @@ def test_changed_vocabulary_gets_a_new_index(home, vocab, linker):
     assert Linker(LinkerConfig(), dirs=home, vocabulary=bigger).index_rebuilt
 
 
+def test_switching_encoders_back_and_forth_keeps_both_indexes(home, vocab, linker):
+    """The learned retriever switched off and on again must not encode every name each time."""
+    other = Linker(LinkerConfig(top_k=5, encoder_variant="fp32"), dirs=home, vocabulary=vocab)
+    assert other.index_rebuilt and other.retriever.bundle.folder != linker.retriever.bundle.folder
+    assert not Linker(LinkerConfig(top_k=5), dirs=home, vocabulary=vocab).index_rebuilt
+    assert not Linker(LinkerConfig(top_k=5, encoder_variant="fp32"), dirs=home, vocabulary=vocab).index_rebuilt
+
+
+def test_a_new_index_keeps_only_the_most_recently_used_other_index_of_its_vocabulary(tmp_path):
+    import os
+
+    from termlinker.retrieval.index import remove_other_bundles
+
+    for age, name in enumerate(["tiny-new", "tiny-used", "tiny-older", "tiny-oldest", "hpo-any"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_000_000 - age, 1_000_000 - age))
+    remove_other_bundles(tmp_path, tmp_path / "tiny-new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hpo-any", "tiny-new", "tiny-used"]
+
+
 @pytest.mark.parametrize("victim", ["names.hnsw", "lexical.npz", "manifest.json"])
 def test_corrupt_index_file_is_detected_and_rebuilt(home, vocab, linker, victim):
     folder = linker.retriever.bundle.folder

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -69,10 +70,14 @@ def open_or_build(root: Path, vocab: Vocabulary, encoder: OnnxEncoder, params: I
     """Return (bundle, rebuilt)."""
     folder = bundle_folder(root, vocab, encoder, params)
     try:
-        return load_bundle(folder, vocab, encoder, params, threads), False
+        bundle = load_bundle(folder, vocab, encoder, params, threads)
     except (IndexCorruptError, FileNotFoundError):
-        pass
-    return build_bundle(folder, vocab, encoder, params, progress, cancel, threads), True
+        return build_bundle(folder, vocab, encoder, params, progress, cancel, threads), True
+    try:
+        os.utime(folder)  # "last used": remove_other_bundles keeps the most recently used spare
+    except OSError:
+        pass  # a read-only data folder still links
+    return bundle, False
 
 
 def _expected(vocab: Vocabulary, encoder: OnnxEncoder, params: IndexParams) -> dict:
@@ -238,11 +243,23 @@ def _encode_resumable(folder: Path, names: list[str], encoder: OnnxEncoder, prog
     return out
 
 
-def remove_other_bundles(root: Path, keep: Path) -> None:
-    """Old bundles of the same vocabulary are dead weight once a new one is built."""
+def remove_other_bundles(root: Path, keep: Path, spare: int = 1) -> None:
+    """Once a new bundle is built, the other bundles of the same vocabulary are removed except the
+    ``spare`` most recently used: switching between two encoders of one vocabulary (the learned
+    retriever on and off) must not encode every name again each time, and older versions of the
+    vocabulary or of a learned encoder are dead weight."""
     if not root.exists():
         return
     prefix = keep.name.rsplit("-", 1)[0] + "-"
-    for entry in root.iterdir():
-        if entry != keep and entry.is_dir() and entry.name.startswith(prefix) and not entry.name.startswith("."):
-            shutil.rmtree(entry, ignore_errors=True)
+    others = [entry for entry in root.iterdir()
+              if entry != keep and entry.is_dir() and entry.name.startswith(prefix) and not entry.name.startswith(".")]
+    others.sort(key=_last_used, reverse=True)
+    for entry in others[spare:]:
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _last_used(folder: Path) -> float:
+    try:
+        return folder.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
