@@ -210,7 +210,7 @@ class ModelsController:
         vocabulary, approved, plain = learnable
         plan = retriever_learning_plan_for(w.dirs, vocabulary, approved)
         if not w.ask_yes_no("Learn the retriever", f"Fine-tune the retriever on {approved:,} approved mappings? "
-                            f"{plan.sentence(approved)} It runs in the background; Cancel keeps what is done "
+                            f"{plan.sentence()} It runs in the background; Cancel keeps what is done "
                             "and the next try continues."):
             return
         # Hard negatives are mined from the plain default retriever, and training starts from it.

@@ -118,8 +118,8 @@ def test_the_plan_says_what_learns_and_how_long_before_any_work(home):
 
     chinese = retriever_learning_plan("zh", 1_000, 40_000)
     assert "layers" in chinese.method and "query adapter" in chinese.method
-    assert chinese.sentence(1_000).endswith("about 4 minutes on 2 cores.")  # 2 to learn, 2 to encode the names
+    assert chinese.sentence().endswith("about 4 minutes on 2 cores.")  # 2 to learn, 2 to encode the names
     assert retriever_learning_plan("en", 1_500).method == "fine-tunes the MiniLM encoder"
-    assert retriever_learning_plan("en", 100).sentence(100).endswith("under a minute on 2 cores.")
+    assert retriever_learning_plan("en", 100).sentence().endswith("under a minute on 2 cores.")
     # the desktop's question reads the installed vocabulary's language
     assert "multilingual-e5-small" in retriever_learning_plan_for(home, "icd10-zh", 500).method

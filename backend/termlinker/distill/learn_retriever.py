@@ -46,10 +46,10 @@ class RetrieverLearningPlan:
     method: str
     minutes: float
 
-    def sentence(self, terms: int) -> str:
+    def sentence(self) -> str:
         whole = round(self.minutes)
         took = "under a minute" if self.minutes < 1 else f"about {whole} minute{'s' * (whole != 1)}"
-        return f"It {self.method} on {terms:,} approved mappings: {took} on 2 cores."
+        return f"It {self.method}: {took} on 2 cores."
 
 
 def retriever_learning_plan(language: str, terms: int, names: int | None = None) -> RetrieverLearningPlan:
