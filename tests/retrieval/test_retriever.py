@@ -97,11 +97,14 @@ def test_a_new_index_keeps_only_the_most_recently_used_other_index_of_its_vocabu
 
     from termlinker.retrieval.index import remove_other_bundles
 
-    for age, name in enumerate(["tiny-new", "tiny-used", "tiny-older", "tiny-oldest", "hpo-any"]):
+    names = ["tiny-new", "tiny-used", "tiny-older", "tiny-oldest", "hpo-any", "tiny-zh-any", ".tiny-partial"]
+    for age, name in enumerate(names):
         (tmp_path / name).mkdir()
         os.utime(tmp_path / name, (1_000_000 - age, 1_000_000 - age))
     remove_other_bundles(tmp_path, tmp_path / "tiny-new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hpo-any", "tiny-new", "tiny-used"]
+    # another vocabulary whose name begins with this one's keeps its index
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tiny-partial", "hpo-any", "tiny-new", "tiny-used",
+                                                          "tiny-zh-any"]
 
 
 @pytest.mark.parametrize("victim", ["names.hnsw", "lexical.npz", "manifest.json"])

@@ -250,9 +250,9 @@ def remove_other_bundles(root: Path, keep: Path, spare: int = 1) -> None:
     vocabulary or of a learned encoder are dead weight."""
     if not root.exists():
         return
-    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    vocabulary = keep.name.rsplit("-", 1)[0]  # the key has no "-": "icd10" is not "icd10-zh"
     others = [entry for entry in root.iterdir()
-              if entry != keep and entry.is_dir() and entry.name.startswith(prefix) and not entry.name.startswith(".")]
+              if entry != keep and entry.is_dir() and entry.name.rsplit("-", 1)[0] == vocabulary]
     others.sort(key=_last_used, reverse=True)
     for entry in others[spare:]:
         shutil.rmtree(entry, ignore_errors=True)
