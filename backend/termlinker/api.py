@@ -20,8 +20,9 @@ from .labels import LabelledPair, read_labelled_pairs, read_review_decisions
 from .distill.errors import BudgetError
 from .distill.label_store import LabelRecord, LabelStore
 from .distill.labelling import LabelPlan, check_budget
-from .distill.learn_retriever import (LEARNED_SUFFIX, RetrieverLearningPlan, learned_encoder_name,
-                                      retriever_learning_plan)
+from .distill.learn_retriever import LEARNED_SUFFIX
+from .distill.learn_retriever import MIN_TERMS as RETRIEVER_MIN_TERMS
+from .distill.learn_retriever import RetrieverLearningPlan, learned_encoder_name, retriever_learning_plan
 from .distill.teacher import TeacherConfig
 from .distill.train_retriever import RetrieverTrainReport, check_name
 from .distill.validate_reranker import ValidationReport
@@ -159,8 +160,7 @@ def learn_retriever_from_project(linker: Linker, project: str | Path, dirs: Data
 def retriever_learning_plan_for(dirs: DataDirs, vocabulary: str, terms: int) -> RetrieverLearningPlan:
     """What learning the retriever of the installed ``vocabulary`` from ``terms`` labelled terms will
     train and about how long it takes, before any work (Tools ▸ Learn the Retriever asks with it)."""
-    key = vocabulary.casefold()
-    summary = next((s for s in VocabularyStore(dirs).list() if s.name.casefold() == key), None)
+    summary = _installed_summary(dirs, vocabulary)
     return retriever_learning_plan(summary.language if summary else "", terms, summary.names if summary else None)
 
 
@@ -173,11 +173,15 @@ def browse_concept(vocabulary: Vocabulary, concept_id: str) -> Neighbourhood:
 def installed_vocabulary_version(dirs: DataDirs, vocabulary: str) -> str:
     """The version of the vocabulary ``vocabulary`` names as installed now, read cheaply (a built-in's
     package, an imported file's header); "" when unknown (a vocabulary file named by its path, or gone)."""
+    summary = _installed_summary(dirs, vocabulary)
+    return summary.version if summary else ""
+
+
+def _installed_summary(dirs: DataDirs, vocabulary: str) -> VocabularySummary | None:
+    """The listing of the installed vocabulary ``vocabulary`` names, matched as the CLI matches names
+    (ignoring case); None for a path or a name not installed."""
     key = vocabulary.casefold()
-    for summary in VocabularyStore(dirs).list():
-        if summary.name.casefold() == key:
-            return summary.version
-    return ""
+    return next((s for s in VocabularyStore(dirs).list() if s.name.casefold() == key), None)
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,7 @@ def revalidate_project(project: str | Path, dirs: DataDirs, *, dry_run: bool = F
 __all__ = [
     # options and operations
     "LinkOptions", "linker_config", "saved_ranking_for", "learned_encoder_for", "learned_encoder_name",
-    "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "read_terms", "preview_table",
+    "reranker_names", "learn_ranking_from_project", "learn_retriever_from_project", "RETRIEVER_MIN_TERMS", "read_terms", "preview_table",
     "guess_header", "guess_term_column", "terms_from_text", "is_table", "TablePreview", "export_project", "script_warning",
     "review_report", "write_review_report", "ReviewReport",
     "detect_file_encoding", "read_review_decisions", "read_labelled_pairs", "check_name", "check_budget",

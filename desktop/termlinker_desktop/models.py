@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from termlinker.api import (DEFAULT_BUILTIN, Cancelled, Linker, LinkerConfig, Status, TermLinkerError, Vocabulary,
+from termlinker.api import (DEFAULT_BUILTIN, RETRIEVER_MIN_TERMS, Cancelled, Linker, LinkerConfig, Status, TermLinkerError, Vocabulary,
                             VocabularyStore, VocabularySummary, is_safe_name, learn_ranking_from_project,
                             learn_retriever_from_project, reranker_names, retriever_learning_plan_for)
 
@@ -208,6 +208,11 @@ class ModelsController:
         if learnable is None:
             return
         vocabulary, approved, plain = learnable
+        if approved < RETRIEVER_MIN_TERMS:  # say so before the question, not after the user said yes
+            w.show_error("Cannot learn the retriever", f"The project has {approved:,} approved mappings; the "
+                         f"retriever learns from at least {RETRIEVER_MIN_TERMS} approved terms. Approve more "
+                         "mappings and try again.")
+            return
         plan = retriever_learning_plan_for(w.dirs, vocabulary, approved)
         if not w.ask_yes_no("Learn the retriever", f"Fine-tune the retriever on {approved:,} approved mappings? "
                             f"{plan.sentence()} It runs in the background; Cancel keeps what is done "

@@ -38,17 +38,19 @@ def test_too_few_approved_mappings_are_refused_and_nothing_is_learned(qtbot, win
     assert dialogs.errors and "Approve some mappings first" in dialogs.errors[-1][1]
     paste_and_run(qtbot, window, "headache\ninsomnia\n")
     window.bulk_approve(0.0)
+    asked = len(dialogs.questions)
 
     window.learn_retriever()
-    wait_for_run(qtbot, window)
 
     assert f"at least {MIN_TERMS}" in dialogs.errors[-1][1]
+    assert len(dialogs.questions) == asked, "too few approved mappings are refused before the question is asked"
+    assert window._op is None
     assert not encoder_folder(tiny_home, "tiny-learned").exists()
     assert not window.settings.learned_retriever
 
 
 def test_declining_the_confirmation_starts_nothing(qtbot, window, dialogs):
-    paste_and_run(qtbot, window, "headache\n")
+    paste_and_run(qtbot, window, "\n".join(PAIRS))
     window.bulk_approve(0.0)
     dialogs.answers.append(False)
     window.learn_retriever()
